@@ -1,0 +1,198 @@
+"""REST API of the hall under /api/v1/: the same services and selectors as the pages."""
+
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers, status
+from rest_framework.decorators import action
+from rest_framework.exceptions import NotFound, PermissionDenied
+from rest_framework.response import Response
+from rest_framework.views import APIView
+from rest_framework.viewsets import GenericViewSet
+
+from care import permissions, registry, selectors, services
+from care.models import Case, ContactTime, Stage, Worker
+from care.roles import Role
+
+
+class ErrorSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    message = serializers.CharField()
+    detail = serializers.DictField()
+
+
+class CaseSummarySerializer(serializers.ModelSerializer):
+    """Who and which department: what the front desk may see."""
+
+    worker_name = serializers.CharField(source="worker.name")
+    department_label = serializers.CharField()
+    stage_label = serializers.CharField(source="get_stage_display")
+
+    class Meta:
+        model = Case
+        fields = ["id", "reference", "worker_name", "department", "department_label", "stage", "stage_label",
+                  "channel", "opened_at", "closed_at"]
+
+
+class CaseSerializer(CaseSummarySerializer):
+    assignee = serializers.CharField(source="assignee.username", default=None)
+    is_overdue = serializers.BooleanField()
+
+    class Meta(CaseSummarySerializer.Meta):
+        fields = CaseSummarySerializer.Meta.fields + [
+            "description", "preferred_contact_time", "priority", "assignee", "due_at", "is_overdue",
+        ]
+
+
+class RequestCreateSerializer(serializers.Serializer):
+    department = serializers.CharField(max_length=20)
+    description = serializers.CharField(max_length=2000)
+    preferred_contact_time = serializers.ChoiceField(choices=ContactTime.choices, default=ContactTime.ANY)
+    worker_id = serializers.IntegerField(required=False, help_text="Front desk only: the walk-in worker.")
+
+    def validate_department(self, value):
+        if value not in {d.code for d in registry.departments()}:
+            raise serializers.ValidationError("unknown department")
+        return value
+
+
+class WorkerSerializer(serializers.ModelSerializer):
+    mobile = serializers.CharField(source="masked_mobile")
+
+    class Meta:
+        model = Worker
+        fields = ["id", "name", "mobile", "employer", "membership_number"]
+
+
+class WorkerCreateSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=50)
+    mobile = serializers.CharField(max_length=20)
+    national_id = serializers.CharField(max_length=18)
+    employer = serializers.CharField(max_length=120, required=False, default="")
+    membership_number = serializers.CharField(max_length=30, required=False, default="")
+
+
+@extend_schema(tags=["cases"])
+class CaseViewSet(GenericViewSet):
+    """Cases whose content the signed-in user may read."""
+
+    serializer_class = CaseSerializer
+    queryset = Case.objects.none()
+
+    def get_queryset(self):
+        return selectors.cases_for_user(user=self.request.user)
+
+    def get_case(self) -> Case:
+        return selectors.case_get_for_user(case_id=self.kwargs["pk"], user=self.request.user)
+
+    @extend_schema(parameters=[
+        OpenApiParameter("stage", enum=Stage.values), OpenApiParameter("q", description="reference or mobile"),
+        OpenApiParameter("mine", bool),
+    ])
+    def list(self, request):
+        qs = selectors.filter_cases(
+            self.get_queryset(), stage=request.query_params.get("stage", ""),
+            query=request.query_params.get("q", ""), mine_only=request.query_params.get("mine") == "true",
+            user=request.user,
+        )
+        page = self.paginate_queryset(qs)
+        return self.get_paginated_response(CaseSerializer(page, many=True).data)
+
+    def retrieve(self, request, pk=None):
+        case = self.get_case()
+        services.case_record_view(case=case, actor=request.user)
+        return Response(CaseSerializer(case).data)
+
+    @extend_schema(request=RequestCreateSerializer, responses={201: CaseSerializer, 400: ErrorSerializer})
+    def create(self, request):
+        """File a request: a worker for themselves, or the front desk for a walk-in (worker_id)."""
+        data = RequestCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        fields = dict(data.validated_data)
+        worker_id = fields.pop("worker_id", None)
+        if request.user.has_role(Role.FRONT_DESK) and worker_id is not None:
+            worker = get_object_or_404(Worker, pk=worker_id)
+        else:
+            worker = selectors.worker_for_user(user=request.user)
+            if worker is None:
+                raise PermissionDenied()
+        case = services.request_file(actor=request.user, worker=worker, **fields)
+        return Response(CaseSerializer(case).data, status=status.HTTP_201_CREATED)
+
+    def _act(self, service):
+        case = service(case=self.get_case(), actor=self.request.user)
+        return Response(CaseSerializer(case).data)
+
+    @extend_schema(request=None, responses={200: CaseSerializer, 403: ErrorSerializer, 409: ErrorSerializer})
+    @action(detail=True, methods=["post"], url_path="take-up")
+    def take_up(self, request, pk=None):
+        return self._act(services.case_take_up)
+
+    @extend_schema(request=None, responses={200: CaseSerializer, 403: ErrorSerializer, 409: ErrorSerializer})
+    @action(detail=True, methods=["post"])
+    def close(self, request, pk=None):
+        return self._act(services.case_close)
+
+    @extend_schema(request=None, responses={200: CaseSerializer, 403: ErrorSerializer, 409: ErrorSerializer})
+    @action(detail=True, methods=["post"])
+    def withdraw(self, request, pk=None):
+        return self._act(services.case_withdraw)
+
+
+@extend_schema(tags=["front desk"])
+class CaseSummaryViewSet(GenericViewSet):
+    """Who filed and for which department, without content: the front desk's list."""
+
+    serializer_class = CaseSummarySerializer
+    queryset = Case.objects.none()
+
+    @extend_schema(parameters=[OpenApiParameter("q", description="reference or mobile")])
+    def list(self, request):
+        if not request.user.has_role(Role.FRONT_DESK):
+            raise PermissionDenied()
+        qs = selectors.filter_cases(
+            selectors.case_summaries_for_user(user=request.user), query=request.query_params.get("q", "")
+        )
+        page = self.paginate_queryset(qs)
+        return self.get_paginated_response(CaseSummarySerializer(page, many=True).data)
+
+
+@extend_schema(tags=["front desk"])
+class WorkerViewSet(GenericViewSet):
+    serializer_class = WorkerSerializer
+    queryset = Worker.objects.none()
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        if not permissions.can_file_for_walk_in(request.user):
+            raise PermissionDenied()
+
+    @extend_schema(parameters=[OpenApiParameter("q", required=True, description="mobile or ID number")],
+                   responses={200: WorkerSerializer, 404: ErrorSerializer})
+    @action(detail=False, methods=["get"])
+    def lookup(self, request):
+        worker = selectors.worker_find(query=request.query_params.get("q", ""))
+        if worker is None:
+            raise NotFound()
+        return Response(WorkerSerializer(worker).data)
+
+    @extend_schema(request=WorkerCreateSerializer, responses={201: WorkerSerializer, 400: ErrorSerializer})
+    def create(self, request):
+        data = WorkerCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        worker = services.worker_register(actor=request.user, **data.validated_data)
+        return Response(WorkerSerializer(worker).data, status=status.HTTP_201_CREATED)
+
+
+class MeSerializer(serializers.Serializer):
+    username = serializers.CharField()
+    roles = serializers.ListField(child=serializers.CharField())
+    department = serializers.CharField()
+    language = serializers.CharField()
+
+
+class MeView(APIView):
+    @extend_schema(responses=MeSerializer, tags=["me"])
+    def get(self, request):
+        user = request.user
+        return Response({"username": user.username, "roles": sorted(user.roles),
+                         "department": user.department, "language": user.language})

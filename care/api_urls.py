@@ -1,0 +1,11 @@
+from django.urls import path
+from rest_framework.routers import SimpleRouter
+
+from care import api
+
+router = SimpleRouter()
+router.register("cases", api.CaseViewSet, basename="case")
+router.register("case-summaries", api.CaseSummaryViewSet, basename="case-summary")
+router.register("workers", api.WorkerViewSet, basename="worker")
+
+urlpatterns = [path("me/", api.MeView.as_view(), name="api-me"), *router.urls]

@@ -1,0 +1,4 @@
+def hall(request):
+    user = getattr(request, "user", None)
+    roles = user.roles if user is not None and user.is_authenticated else set()
+    return {"user_roles": roles}

@@ -1,0 +1,41 @@
+"""Forms give input its shape; services decide what is allowed."""
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from care import registry
+from care.models import ContactTime, Stage
+
+
+class RequestForm(forms.Form):
+    department = forms.ChoiceField(label=_("Service"))
+    description = forms.CharField(
+        label=_("What do you need help with?"), max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 5}),
+        help_text=_("Only the staff of the service you choose can read this."),
+    )
+    preferred_contact_time = forms.ChoiceField(
+        label=_("When can we reach you?"), choices=ContactTime.choices, initial=ContactTime.ANY
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["department"].choices = registry.department_choices()
+
+
+class WorkerForm(forms.Form):
+    name = forms.CharField(label=_("Name"), max_length=50)
+    mobile = forms.CharField(label=_("Mobile number"), max_length=20, widget=forms.TextInput(attrs={"inputmode": "tel"}))
+    national_id = forms.CharField(label=_("National ID number"), max_length=18)
+    employer = forms.CharField(label=_("Employer"), max_length=120, required=False)
+    membership_number = forms.CharField(label=_("Union membership number"), max_length=30, required=False)
+
+
+class WorkerLookupForm(forms.Form):
+    q = forms.CharField(label=_("Mobile or ID number"), max_length=20)
+
+
+class QueueFilterForm(forms.Form):
+    stage = forms.ChoiceField(label=_("Stage"), required=False, choices=[("", _("All open and closed"))] + Stage.choices)
+    q = forms.CharField(label=_("Reference or mobile"), required=False, max_length=30)
+    mine = forms.BooleanField(label=_("Assigned to me"), required=False)

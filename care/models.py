@@ -1,0 +1,257 @@
+"""The hall's data: people, the shared case record, object permissions and the audit log."""
+
+import hashlib
+import json
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractUser
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django_fsm import FSMField, transition
+from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
+
+from care import registry
+from care.crypto import blind_index
+from care.fields import EncryptedTextField
+from care.roles import Role
+
+
+class User(AbstractUser):
+    """Anyone who signs in: staff with a password, workers (later) with an SMS code."""
+
+    language = models.CharField(
+        _("language"), max_length=10, choices=settings.LANGUAGES, default=settings.LANGUAGE_CODE
+    )
+    # Staff only: the department whose queue the user works.
+    department = models.CharField(_("department"), max_length=20, blank=True)
+
+    class Meta(AbstractUser.Meta):
+        swappable = "AUTH_USER_MODEL"
+
+    @property
+    def roles(self) -> set[str]:
+        if not hasattr(self, "_roles"):
+            self._roles = set(self.groups.values_list("name", flat=True))
+        return self._roles
+
+    def has_role(self, *roles: str) -> bool:
+        return bool(self.roles & set(roles))
+
+
+class Worker(models.Model):
+    """A union member the hall serves. The national ID is encrypted; its blind index finds it."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="worker", null=True, blank=True
+    )
+    name = models.CharField(_("name"), max_length=50)
+    mobile = models.CharField(_("mobile number"), max_length=16, unique=True)  # E.164
+    national_id = EncryptedTextField(_("national ID number"))
+    national_id_index = models.CharField(max_length=64, unique=True, editable=False)
+    employer = models.CharField(_("employer"), max_length=120, blank=True)
+    membership_number = models.CharField(_("union membership number"), max_length=30, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        verbose_name = _("worker")
+        verbose_name_plural = _("workers")
+
+    def __str__(self) -> str:
+        return self.name
+
+    @staticmethod
+    def index_for(national_id: str) -> str:
+        """The blind index of a (normalized) national ID number."""
+        return blind_index(national_id, purpose="national_id")
+
+    @property
+    def masked_mobile(self) -> str:
+        return f"{self.mobile[:-8]}****{self.mobile[-4:]}"
+
+    @property
+    def language(self) -> str:
+        return self.user.language if self.user_id else settings.LANGUAGE_CODE
+
+
+class ReferenceCounter(models.Model):
+    """The last number handed out for a reference prefix and year (one row each)."""
+
+    prefix = models.CharField(max_length=10)
+    year = models.PositiveSmallIntegerField()
+    last = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["prefix", "year"], name="unique_reference_counter")]
+
+
+class Stage(models.TextChoices):
+    RECEIVED = "received", _("Received")
+    IN_PROGRESS = "in_progress", _("In progress")
+    CLOSED = "closed", _("Closed")
+    WITHDRAWN = "withdrawn", _("Withdrawn")
+
+
+OPEN_STAGES = (Stage.RECEIVED, Stage.IN_PROGRESS)
+
+
+class Priority(models.IntegerChoices):
+    NORMAL = 0, _("Normal")
+    HIGH = 1, _("High")
+    URGENT = 2, _("Urgent")
+
+
+class Channel(models.TextChoices):
+    ONLINE = "online", _("Online")
+    FRONT_DESK = "front_desk", _("Front desk")
+
+
+class ContactTime(models.TextChoices):
+    ANY = "any", _("Any time")
+    MORNING = "morning", _("Mornings (9:00–12:00)")
+    AFTERNOON = "afternoon", _("Afternoons (13:30–17:30)")
+    EVENING = "evening", _("Evenings (18:00–20:00)")
+
+
+class Case(models.Model):
+    """One piece of work in one department. Departments attach their own detail and lifecycle;
+    the core gives every case one reference, one queue, one audit trail, one permission check."""
+
+    reference = models.CharField(_("reference"), max_length=20, unique=True, editable=False)
+    worker = models.ForeignKey(Worker, on_delete=models.PROTECT, related_name="cases")
+    department = models.CharField(_("department"), max_length=20, db_index=True)
+    stage = FSMField(_("stage"), default=Stage.RECEIVED, choices=Stage.choices, protected=True)
+    priority = models.SmallIntegerField(_("priority"), choices=Priority.choices, default=Priority.NORMAL)
+    channel = models.CharField(_("channel"), max_length=12, choices=Channel.choices)
+    description = EncryptedTextField(_("description"))
+    preferred_contact_time = models.CharField(
+        _("preferred contact time"), max_length=12, choices=ContactTime.choices, default=ContactTime.ANY
+    )
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="assigned_cases"
+    )
+    filed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="filed_cases"
+    )
+    opened_at = models.DateTimeField(_("opened"), default=timezone.now)
+    due_at = models.DateTimeField(_("due"))
+    closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("case")
+        verbose_name_plural = _("cases")
+        permissions = [
+            ("view_case_summary", "Can see who filed a case and for which department"),
+            ("view_figures", "Can see the hall's figures"),
+        ]
+        indexes = [
+            models.Index(fields=["department", "stage", "-opened_at"], name="case_queue_idx"),
+            models.Index(fields=["assignee", "stage"], name="case_assignee_idx"),
+            models.Index(fields=["worker", "-opened_at"], name="case_worker_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.reference
+
+    @property
+    def department_label(self):
+        return registry.department(self.department).label
+
+    @property
+    def is_open(self) -> bool:
+        return self.stage in OPEN_STAGES
+
+    @property
+    def is_overdue(self) -> bool:
+        return self.is_open and self.due_at < timezone.now()
+
+    # -- lifecycle: pure field changes; services lock, check, audit and notify ---------------
+    @transition(field=stage, source=[Stage.RECEIVED, Stage.IN_PROGRESS], target=Stage.IN_PROGRESS)
+    def take_up(self, assignee):
+        self.assignee = assignee
+
+    @transition(field=stage, source=[Stage.IN_PROGRESS], target=Stage.CLOSED)
+    def close(self, at):
+        self.closed_at = at
+
+    @transition(field=stage, source=[Stage.RECEIVED, Stage.IN_PROGRESS], target=Stage.WITHDRAWN)
+    def withdraw(self, at):
+        self.closed_at = at
+
+
+class CaseUserObjectPermission(UserObjectPermissionBase):
+    """Direct foreign-key object permissions for cases (guardian's generic table is slow)."""
+
+    content_object = models.ForeignKey(Case, on_delete=models.CASCADE)
+
+
+class CaseGroupObjectPermission(GroupObjectPermissionBase):
+    content_object = models.ForeignKey(Case, on_delete=models.CASCADE)
+
+
+class AuditEvent(models.Model):
+    """Append-only, hash-chained record of who did what to which record, and who read it.
+
+    Each event's hash covers its own content and the previous event's hash, so editing or
+    deleting any row breaks the chain (``manage.py verify_audit_log``). Values recorded here
+    are states and identifiers, never the private content of a record.
+    """
+
+    seq = models.PositiveBigIntegerField(unique=True, editable=False)
+    at = models.DateTimeField(default=timezone.now, editable=False)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    event_type = models.CharField(max_length=60, db_index=True)
+    subject_type = models.CharField(max_length=60)
+    subject_id = models.CharField(max_length=40)
+    old = models.JSONField(default=dict, encoder=DjangoJSONEncoder, blank=True)
+    new = models.JSONField(default=dict, encoder=DjangoJSONEncoder, blank=True)
+    prev_hash = models.CharField(max_length=64, editable=False)
+    hash = models.CharField(max_length=64, editable=False)
+
+    class Meta:
+        ordering = ["seq"]
+        indexes = [models.Index(fields=["subject_type", "subject_id", "seq"], name="audit_subject_idx")]
+
+    def __str__(self) -> str:
+        return f"#{self.seq} {self.event_type} {self.subject_type}:{self.subject_id}"
+
+    def compute_hash(self) -> str:
+        body = json.dumps(
+            {
+                "seq": self.seq,
+                "at": self.at.isoformat(),
+                "actor": self.actor_id,
+                "event_type": self.event_type,
+                "subject": f"{self.subject_type}:{self.subject_id}",
+                "old": self.old,
+                "new": self.new,
+                "prev": self.prev_hash,
+            },
+            sort_keys=True,
+            cls=DjangoJSONEncoder,
+            ensure_ascii=False,
+        )
+        return hashlib.sha256(body.encode()).hexdigest()
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise ValueError("audit events are append-only")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ValueError("audit events are append-only")
+
+
+class AuditChainHead(models.Model):
+    """One row: the last event of the chain. Appending locks it, so the chain stays a line;
+    deleting the newest events is caught because the head still names them."""
+
+    last_seq = models.PositiveBigIntegerField(default=0)
+    last_hash = models.CharField(max_length=64, default="0" * 64)
+
+
+def role_label(role: str) -> str:
+    return Role(role).label

@@ -1,0 +1,45 @@
+"""Departments register themselves with the hall (in their AppConfig.ready), so that the
+hall routes requests to them without importing them."""
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.apps import AppConfig
+from django.utils.functional import Promise
+
+
+@dataclass(frozen=True)
+class Department:
+    code: str
+    label: Promise | str
+    # How long the department has to take up a new request before it is overdue.
+    response_time: timedelta
+
+
+_departments: dict[str, Department] = {}
+
+
+def register_department(department: Department) -> None:
+    _departments[department.code] = department
+
+
+def departments() -> list[Department]:
+    return list(_departments.values())
+
+
+def department(code: str) -> Department:
+    return _departments[code]
+
+
+def department_choices() -> list[tuple[str, Promise | str]]:
+    return [(d.code, d.label) for d in _departments.values()]
+
+
+class DepartmentAppConfig(AppConfig):
+    """Base for department apps: ready() registers the department with the hall under the
+    app's name, label and response time."""
+
+    response_time = timedelta(days=3)
+
+    def ready(self):
+        register_department(Department(self.label, self.verbose_name, self.response_time))

@@ -1,0 +1,46 @@
+"""The roles of the hall (see shared/design/glossary.md). Each is an auth group of that name."""
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Role(models.TextChoices):
+    WORKER = "worker", _("Worker")
+    FRONT_DESK = "front_desk", _("Front desk")
+    LEGAL_OFFICER = "legal_officer", _("Legal aid officer")
+    MEDIATOR = "mediator", _("Mediator")
+    ARBITRATOR = "arbitrator", _("Arbitrator")
+    COUNSELOR = "counselor", _("Counselor")
+    CLAIMS_OFFICER = "claims_officer", _("Claims officer")
+    CLAIMS_REVIEWER = "claims_reviewer", _("Claims reviewer")
+    CHILDCARE_STAFF = "childcare_staff", _("Care station staff")
+    MATCHMAKER = "matchmaker", _("Matchmaker")
+    CENTER_MANAGER = "center_manager", _("Center manager")
+    ADMINISTRATOR = "administrator", _("Administrator")
+
+
+# Staff roles that work a department's queue, by department code.
+DEPARTMENT_ROLES: dict[str, set[str]] = {
+    "legal": {Role.LEGAL_OFFICER, Role.MEDIATOR},
+    "counseling": {Role.COUNSELOR},
+    "claims": {Role.CLAIMS_OFFICER, Role.CLAIMS_REVIEWER},
+    "childcare": {Role.CHILDCARE_STAFF},
+    "matchmaking": {Role.MATCHMAKER},
+}
+
+# Model permissions each role's group holds (app_label.codename). A model permission lets a
+# role use a kind of page; it never opens someone else's case (see care.permissions).
+ROLE_PERMISSIONS: dict[str, list[str]] = {
+    Role.WORKER: ["care.add_case"],
+    Role.FRONT_DESK: ["care.add_case", "care.add_worker", "care.view_worker", "care.view_case_summary"],
+    Role.LEGAL_OFFICER: ["care.view_case", "care.change_case"],
+    Role.MEDIATOR: ["care.view_case", "care.change_case"],
+    Role.ARBITRATOR: ["care.view_case"],
+    Role.COUNSELOR: ["care.view_case", "care.change_case"],
+    Role.CLAIMS_OFFICER: ["care.view_case", "care.change_case"],
+    Role.CLAIMS_REVIEWER: ["care.view_case", "care.change_case"],
+    Role.CHILDCARE_STAFF: ["care.view_case", "care.change_case"],
+    Role.MATCHMAKER: ["care.view_case", "care.change_case"],
+    Role.CENTER_MANAGER: ["care.view_figures"],
+    Role.ADMINISTRATOR: ["care.view_figures", "care.view_auditevent"],
+}

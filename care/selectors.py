@@ -1,0 +1,109 @@
+"""Every read of the hall, scoped to the user in the query itself."""
+
+from django.db.models import Count, Q, QuerySet
+from django.http import Http404
+
+from care import permissions, registry
+from care.errors import InvalidInput
+from care.models import OPEN_STAGES, Case, Stage, Worker
+from care.validators import normalize_mobile, normalize_national_id
+
+SUMMARY_FIELDS = (
+    "id", "reference", "department", "stage", "priority", "channel", "opened_at", "due_at",
+    "closed_at", "worker__id", "worker__name", "worker__mobile", "assignee__id", "assignee__username",
+)
+
+
+def case_get_for_user(*, case_id: int, user) -> Case:
+    """The case, if ``user`` may read its content; Http404 otherwise (absent or forbidden alike)."""
+    try:
+        return (
+            Case.objects.filter(permissions.visible_cases_q(user))
+            .select_related("worker", "assignee", "filed_by")
+            .get(pk=case_id)
+        )
+    except (Case.DoesNotExist, ValueError, TypeError):
+        raise Http404 from None
+
+
+def cases_for_user(*, user) -> QuerySet[Case]:
+    """Cases whose content the user may read, newest first."""
+    return (
+        Case.objects.filter(permissions.visible_cases_q(user))
+        .select_related("worker", "assignee")
+        .order_by("-opened_at", "-id")
+    )
+
+
+def case_summaries_for_user(*, user) -> QuerySet[Case]:
+    """Who filed and for which department, for the front desk: no content columns loaded."""
+    return (
+        Case.objects.filter(permissions.summary_cases_q(user))
+        .select_related("worker", "assignee")
+        .only(*SUMMARY_FIELDS)
+        .order_by("-opened_at", "-id")
+    )
+
+
+def filter_cases(qs: QuerySet[Case], *, stage: str = "", department: str = "", query: str = "", mine_only: bool = False, user=None) -> QuerySet[Case]:
+    """Queue filters: stage, department, 'assigned to me', and a search by reference or mobile."""
+    if stage:
+        qs = qs.filter(stage=stage)
+    if department:
+        qs = qs.filter(department=department)
+    if mine_only and user is not None:
+        qs = qs.filter(assignee=user)
+    query = query.strip()
+    if query:
+        match = Q(reference__iexact=query)
+        try:
+            match |= Q(worker__mobile=normalize_mobile(query))
+        except InvalidInput:
+            pass
+        qs = qs.filter(match)
+    return qs
+
+
+def worker_find(*, query: str) -> Worker | None:
+    """The worker with this mobile number or national ID number (exact, via the blind index)."""
+    query = query.strip()
+    try:
+        return Worker.objects.filter(mobile=normalize_mobile(query)).first()
+    except InvalidInput:
+        pass
+    try:
+        national_id = normalize_national_id(query)
+    except InvalidInput:
+        return None
+    return Worker.objects.filter(national_id_index=Worker.index_for(national_id)).first()
+
+
+def worker_for_user(*, user) -> Worker | None:
+    return Worker.objects.filter(user=user).first() if user.is_authenticated else None
+
+
+MIN_GROUP_SIZE = 5
+
+
+def case_counts_by_department() -> list[dict]:
+    """Open / closed counts per department, aggregated in the database. Counts below the
+    minimum group size are suppressed (None), so that nobody can be singled out."""
+    rows = {
+        r["department"]: r
+        for r in Case.objects.values("department").annotate(
+            open=Count("id", filter=Q(stage__in=OPEN_STAGES)),
+            closed=Count("id", filter=Q(stage=Stage.CLOSED)),
+            withdrawn=Count("id", filter=Q(stage=Stage.WITHDRAWN)),
+        )
+    }
+
+    def shown(n: int) -> int | None:
+        return n if n == 0 or n >= MIN_GROUP_SIZE else None
+
+    return [
+        {
+            "department": d.label,
+            "counts": [shown(rows.get(d.code, {}).get(k, 0)) for k in ("open", "closed", "withdrawn")],
+        }
+        for d in registry.departments()
+    ]

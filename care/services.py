@@ -1,0 +1,188 @@
+"""Every write of the hall. Each follows one recipe: lock, check, change, audit, then side
+effects after commit (shared/design/style.md)."""
+
+from django.contrib.auth.models import Group
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from care import audit, permissions, registry
+from care.audit import CareEvent
+from care.errors import InvalidInput, InvalidState, NotAllowed
+from care.models import Case, Channel, ContactTime, ReferenceCounter, Stage, User, Worker
+from care.realtime import push_after_commit, queue_group
+from care.roles import Role
+from care.validators import normalize_mobile, normalize_national_id
+
+REFERENCE_PREFIX = "QD"
+DESCRIPTION_MAX = 2000
+
+
+def next_reference(*, prefix: str = REFERENCE_PREFIX) -> str:
+    """The next reference for this year, e.g. QD-2026-000123.
+
+    The counter row is locked by the UPDATE until the caller's transaction ends, so two
+    requests can never get the same number; a rolled-back request gives its number back.
+    """
+    year = timezone.localdate().year
+    with transaction.atomic():
+        if not ReferenceCounter.objects.filter(prefix=prefix, year=year).update(last=F("last") + 1):
+            try:
+                with transaction.atomic():
+                    ReferenceCounter.objects.create(prefix=prefix, year=year, last=1)
+            except IntegrityError:  # another request made the row first
+                ReferenceCounter.objects.filter(prefix=prefix, year=year).update(last=F("last") + 1)
+        number = ReferenceCounter.objects.get(prefix=prefix, year=year).last
+    return f"{prefix}-{year}-{number:06d}"
+
+
+# --- people ------------------------------------------------------------------------------------
+
+@transaction.atomic
+def worker_register(
+    *, actor, name: str, mobile: str, national_id: str, employer: str = "", membership_number: str = "",
+    language: str = "",
+) -> Worker:
+    """Register a worker (online for themselves, or by the front desk for a walk-in).
+
+    The worker gets an account without a password: workers sign in with an SMS code.
+    """
+    name = name.strip()
+    if not name or len(name) > 50:
+        raise InvalidInput(_("Enter the worker's name (at most 50 characters)."))
+    mobile = normalize_mobile(mobile)
+    national_id = normalize_national_id(national_id)
+    index = Worker.index_for(national_id)
+    if Worker.objects.filter(mobile=mobile).exists():
+        raise InvalidInput(_("A worker with this mobile number is already registered."))
+    if Worker.objects.filter(national_id_index=index).exists():
+        raise InvalidInput(_("A worker with this ID number is already registered."))
+    user = User(username=f"w{mobile.lstrip('+')}")
+    if language:
+        user.language = language
+    user.set_unusable_password()
+    user.save()
+    user.groups.add(Group.objects.get(name=Role.WORKER))
+    worker = Worker.objects.create(
+        user=user, name=name, mobile=mobile, national_id=national_id, national_id_index=index,
+        employer=employer.strip()[:120], membership_number=membership_number.strip()[:30],
+    )
+    audit.record(actor=actor, event_type=CareEvent.WORKER_REGISTERED, subject=worker, new={"by": _role_of(actor)})
+    return worker
+
+
+def _role_of(actor) -> str:
+    return ",".join(sorted(actor.roles)) if getattr(actor, "is_authenticated", False) else "self"
+
+
+# --- intake ------------------------------------------------------------------------------------
+
+@transaction.atomic
+def request_file(
+    *, actor, worker: Worker, department: str, description: str,
+    preferred_contact_time: str = ContactTime.ANY,
+) -> Case:
+    """File a request: a worker for themselves online, or the front desk for a walk-in.
+
+    It becomes a case in the department's queue with a fresh reference.
+    """
+    if actor.has_role(Role.WORKER) and worker.user_id == actor.pk:
+        channel = Channel.ONLINE
+    elif permissions.can_file_for_walk_in(actor):
+        channel = Channel.FRONT_DESK
+    else:
+        raise NotAllowed()
+    if department not in {d.code for d in registry.departments()}:
+        raise InvalidInput(_("Choose one of the hall's services."))
+    description = description.strip()
+    if not description:
+        raise InvalidInput(_("Describe briefly what you need help with."))
+    if len(description) > DESCRIPTION_MAX:
+        raise InvalidInput(_("The description is too long (at most %(max)d characters).") % {"max": DESCRIPTION_MAX})
+    if preferred_contact_time not in ContactTime.values:
+        raise InvalidInput(_("Choose a preferred contact time from the list."))
+    now = timezone.now()
+    case = Case.objects.create(
+        reference=next_reference(),
+        worker=worker,
+        department=department,
+        channel=channel,
+        description=description,
+        preferred_contact_time=preferred_contact_time,
+        filed_by=actor,
+        opened_at=now,
+        due_at=now + registry.department(department).response_time,
+    )
+    audit.record(
+        actor=actor, event_type=CareEvent.CASE_FILED, subject=case,
+        new={"stage": case.stage, "department": department, "channel": channel},
+    )
+    push_after_commit(queue_group(department), {"event": "filed", "reference": case.reference})
+    return case
+
+
+# --- the case lifecycle ------------------------------------------------------------------------
+
+def _locked(case: Case) -> Case:
+    return Case.objects.select_for_update().select_related("worker").get(pk=case.pk)
+
+
+@transaction.atomic
+def case_take_up(*, case: Case, actor) -> Case:
+    """'Assign to me': the caseworker takes a case from the queue."""
+    case = _locked(case)
+    if case.assignee_id == actor.pk and case.stage == Stage.IN_PROGRESS:
+        return case
+    if not permissions.can_take_up(actor, case):
+        raise NotAllowed(_("Someone else has already taken up this case, or it is not in your department."))
+    if not case.is_open:
+        raise InvalidState()
+    old = {"stage": case.stage, "assignee": case.assignee_id}
+    case.take_up(actor)
+    case.save(update_fields=["stage", "assignee"])
+    permissions.grant_case(case=case, user=actor)
+    audit.record(actor=actor, event_type=CareEvent.CASE_TAKEN_UP, subject=case, old=old,
+                 new={"stage": case.stage, "assignee": actor.pk})
+    push_after_commit(queue_group(case.department), {"event": "taken_up", "reference": case.reference})
+    return case
+
+
+@transaction.atomic
+def case_close(*, case: Case, actor) -> Case:
+    case = _locked(case)
+    if case.stage == Stage.CLOSED:
+        return case
+    if not permissions.can_close(actor, case):
+        raise NotAllowed()
+    if case.stage != Stage.IN_PROGRESS:
+        raise InvalidState()
+    old = {"stage": case.stage}
+    case.close(timezone.now())
+    case.save(update_fields=["stage", "closed_at"])
+    audit.record(actor=actor, event_type=CareEvent.CASE_CLOSED, subject=case, old=old, new={"stage": case.stage})
+    return case
+
+
+@transaction.atomic
+def case_withdraw(*, case: Case, actor) -> Case:
+    """The worker withdraws their own request while it is open."""
+    case = _locked(case)
+    if case.stage == Stage.WITHDRAWN:
+        return case
+    if not permissions.can_withdraw(actor, case):
+        raise NotAllowed()
+    if not case.is_open:
+        raise InvalidState(_("Only an open request can be withdrawn."))
+    old = {"stage": case.stage}
+    case.withdraw(timezone.now())
+    case.save(update_fields=["stage", "closed_at"])
+    audit.record(actor=actor, event_type=CareEvent.CASE_WITHDRAWN, subject=case, old=old, new={"stage": case.stage})
+    push_after_commit(queue_group(case.department), {"event": "withdrawn", "reference": case.reference})
+    return case
+
+
+@transaction.atomic
+def case_record_view(*, case: Case, actor) -> None:
+    """Reading a case's content is an audit event."""
+    audit.record(actor=actor, event_type=CareEvent.CASE_VIEWED, subject=case)

@@ -1,0 +1,22 @@
+from django.urls import path
+
+from care import views
+
+app_name = "care"
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("login/", views.StaffLoginView.as_view(), name="login"),
+    path("logout/", views.logout_view, name="logout"),
+    path("requests/", views.my_requests, name="my_requests"),
+    path("requests/new/", views.request_new, name="request_new"),
+    path("front-desk/", views.front_desk, name="front_desk"),
+    path("front-desk/workers/new/", views.walk_in_register, name="walk_in_register"),
+    path("front-desk/workers/<int:worker_id>/request/", views.walk_in_request, name="walk_in_request"),
+    path("queue/", views.queue, name="queue"),
+    path("cases/<int:case_id>/", views.case_detail, name="case_detail"),
+    path("cases/<int:case_id>/take-up/", views.case_take_up, name="case_take_up"),
+    path("cases/<int:case_id>/close/", views.case_close, name="case_close"),
+    path("cases/<int:case_id>/withdraw/", views.case_withdraw, name="case_withdraw"),
+    path("figures/", views.figures, name="figures"),
+]

@@ -1,0 +1,219 @@
+"""Pages of the hall. Thin: read through selectors, write through services."""
+
+from functools import wraps
+
+from django.contrib import messages
+from django.contrib.auth import logout
+from django.contrib.auth.decorators import login_required
+from django.contrib.auth.views import LoginView
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from care import permissions, selectors, services
+from care.errors import HallError
+from care.forms import QueueFilterForm, RequestForm, WorkerForm, WorkerLookupForm
+from care.models import Worker
+from care.roles import Role
+
+PAGE_SIZE = 25
+
+
+def role_required(*roles):
+    """Only users holding one of ``roles`` may open the page (403 otherwise)."""
+
+    def decorator(view):
+        @wraps(view)
+        @login_required
+        def wrapped(request, *args, **kwargs):
+            if not request.user.has_role(*roles):
+                raise PermissionDenied
+            return view(request, *args, **kwargs)
+
+        return wrapped
+
+    return decorator
+
+
+def department_staff_required(view):
+    @wraps(view)
+    @login_required
+    def wrapped(request, *args, **kwargs):
+        if not permissions.is_staff_of_any_department(request.user):
+            raise PermissionDenied
+        return view(request, *args, **kwargs)
+
+    return wrapped
+
+
+def _form_error(form, error: HallError) -> None:
+    """Show a service's refusal on the form, keeping everything the user typed."""
+    form.add_error(None, str(error.message))
+
+
+class StaffLoginView(LoginView):
+    template_name = "care/login.html"
+    redirect_authenticated_user = True
+
+
+@require_POST
+def logout_view(request):
+    logout(request)
+    return redirect("care:login")
+
+
+@login_required
+def home(request):
+    user = request.user
+    if user.has_role(Role.WORKER):
+        return redirect("care:my_requests")
+    if user.has_role(Role.FRONT_DESK):
+        return redirect("care:front_desk")
+    if permissions.is_staff_of_any_department(user) or user.has_role(Role.ARBITRATOR):
+        return redirect("care:queue")
+    if user.has_perm("care.view_figures"):
+        return redirect("care:figures")
+    return render(request, "care/home.html")
+
+
+# --- workers -------------------------------------------------------------------------------------
+
+@role_required(Role.WORKER)
+def my_requests(request):
+    cases = selectors.cases_for_user(user=request.user).filter(worker__user=request.user)
+    page = Paginator(cases, PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "care/my_requests.html", {"page": page})
+
+
+@role_required(Role.WORKER)
+def request_new(request):
+    worker = selectors.worker_for_user(user=request.user)
+    if worker is None:
+        raise PermissionDenied
+    form = RequestForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            case = services.request_file(actor=request.user, worker=worker, **form.cleaned_data)
+        except HallError as error:
+            _form_error(form, error)
+        else:
+            messages.success(request, _("Your request %(ref)s has been received.") % {"ref": case.reference})
+            return redirect("care:my_requests")
+    return render(request, "care/request_form.html", {"form": form, "worker": worker})
+
+
+# --- the front desk ------------------------------------------------------------------------------
+
+@role_required(Role.FRONT_DESK)
+def front_desk(request):
+    lookup = WorkerLookupForm(request.GET or None)
+    found, searched = None, False
+    if lookup.is_valid():
+        searched = True
+        found = selectors.worker_find(query=lookup.cleaned_data["q"])
+    recent = Paginator(selectors.case_summaries_for_user(user=request.user), PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
+    return render(
+        request, "care/front_desk.html", {"lookup": lookup, "found": found, "searched": searched, "page": recent}
+    )
+
+
+@role_required(Role.FRONT_DESK)
+def walk_in_register(request):
+    form = WorkerForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            worker = services.worker_register(actor=request.user, **form.cleaned_data)
+        except HallError as error:
+            _form_error(form, error)
+        else:
+            messages.success(request, _("%(name)s is registered.") % {"name": worker.name})
+            return redirect("care:walk_in_request", worker_id=worker.pk)
+    return render(request, "care/worker_form.html", {"form": form})
+
+
+@role_required(Role.FRONT_DESK)
+def walk_in_request(request, worker_id: int):
+    worker = get_object_or_404(Worker, pk=worker_id)
+    form = RequestForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            case = services.request_file(actor=request.user, worker=worker, **form.cleaned_data)
+        except HallError as error:
+            _form_error(form, error)
+        else:
+            messages.success(
+                request,
+                _("Request %(ref)s filed for %(name)s and sent to %(dept)s.")
+                % {"ref": case.reference, "name": worker.name, "dept": case.department_label},
+            )
+            return redirect(f"{reverse('care:front_desk')}?q={worker.mobile}")
+    return render(request, "care/request_form.html", {"form": form, "worker": worker})
+
+
+# --- staff queue and cases -----------------------------------------------------------------------
+
+@login_required
+def queue(request):
+    user = request.user
+    if not (permissions.is_staff_of_any_department(user) or user.has_role(Role.ARBITRATOR)):
+        raise PermissionDenied
+    filters = QueueFilterForm(request.GET or None)
+    cases = selectors.cases_for_user(user=user)
+    if filters.is_valid():
+        cases = selectors.filter_cases(
+            cases, stage=filters.cleaned_data["stage"], query=filters.cleaned_data["q"],
+            mine_only=filters.cleaned_data["mine"], user=user,
+        )
+    page = Paginator(cases, PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "care/queue.html", {"filters": filters, "page": page})
+
+
+@login_required
+def case_detail(request, case_id: int):
+    case = selectors.case_get_for_user(case_id=case_id, user=request.user)
+    services.case_record_view(case=case, actor=request.user)
+    return render(
+        request,
+        "care/case_detail.html",
+        {
+            "case": case,
+            "can_take_up": permissions.can_take_up(request.user, case) and case.assignee_id is None,
+            "can_close": permissions.can_close(request.user, case) and case.stage == "in_progress",
+            "can_withdraw": permissions.can_withdraw(request.user, case) and case.is_open,
+        },
+    )
+
+
+def _case_action(service, done_message):
+    @require_POST
+    @login_required
+    def view(request, case_id: int):
+        case = selectors.case_get_for_user(case_id=case_id, user=request.user)
+        try:
+            service(case=case, actor=request.user)
+        except HallError as error:
+            messages.error(request, str(error.message))
+        else:
+            messages.success(request, done_message() % {"ref": case.reference})
+        return redirect("care:case_detail", case_id=case.pk)
+
+    return view
+
+
+case_take_up = _case_action(services.case_take_up, lambda: _("You have taken up %(ref)s."))
+case_close = _case_action(services.case_close, lambda: _("%(ref)s is closed."))
+case_withdraw = _case_action(services.case_withdraw, lambda: _("Your request %(ref)s is withdrawn."))
+
+
+# --- figures -------------------------------------------------------------------------------------
+
+@login_required
+def figures(request):
+    if not request.user.has_perm("care.view_figures"):
+        raise PermissionDenied
+    return render(request, "care/figures.html", {"rows": selectors.case_counts_by_department()})
