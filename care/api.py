@@ -29,8 +29,18 @@ class CaseSummarySerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Case
-        fields = ["id", "reference", "worker_name", "department", "department_label", "stage", "stage_label",
-                  "channel", "opened_at", "closed_at"]
+        fields = [
+            "id",
+            "reference",
+            "worker_name",
+            "department",
+            "department_label",
+            "stage",
+            "stage_label",
+            "channel",
+            "opened_at",
+            "closed_at",
+        ]
 
 
 class CaseSerializer(CaseSummarySerializer):
@@ -39,7 +49,12 @@ class CaseSerializer(CaseSummarySerializer):
 
     class Meta(CaseSummarySerializer.Meta):
         fields = CaseSummarySerializer.Meta.fields + [
-            "description", "preferred_contact_time", "priority", "assignee", "due_at", "is_overdue",
+            "description",
+            "preferred_contact_time",
+            "priority",
+            "assignee",
+            "due_at",
+            "is_overdue",
         ]
 
 
@@ -84,14 +99,19 @@ class CaseViewSet(GenericViewSet):
     def get_case(self) -> Case:
         return selectors.case_get_for_user(case_id=self.kwargs["pk"], user=self.request.user)
 
-    @extend_schema(parameters=[
-        OpenApiParameter("stage", enum=Stage.values), OpenApiParameter("q", description="reference or mobile"),
-        OpenApiParameter("mine", bool),
-    ])
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("stage", enum=Stage.values),
+            OpenApiParameter("q", description="reference or mobile"),
+            OpenApiParameter("mine", bool),
+        ]
+    )
     def list(self, request):
         qs = selectors.filter_cases(
-            self.get_queryset(), stage=request.query_params.get("stage", ""),
-            query=request.query_params.get("q", ""), mine_only=request.query_params.get("mine") == "true",
+            self.get_queryset(),
+            stage=request.query_params.get("stage", ""),
+            query=request.query_params.get("q", ""),
+            mine_only=request.query_params.get("mine") == "true",
             user=request.user,
         )
         page = self.paginate_queryset(qs)
@@ -166,8 +186,10 @@ class WorkerViewSet(GenericViewSet):
         if not permissions.can_file_for_walk_in(request.user):
             raise PermissionDenied()
 
-    @extend_schema(parameters=[OpenApiParameter("q", required=True, description="mobile or ID number")],
-                   responses={200: WorkerSerializer, 404: ErrorSerializer})
+    @extend_schema(
+        parameters=[OpenApiParameter("q", required=True, description="mobile or ID number")],
+        responses={200: WorkerSerializer, 404: ErrorSerializer},
+    )
     @action(detail=False, methods=["get"])
     def lookup(self, request):
         worker = selectors.worker_find(query=request.query_params.get("q", ""))
@@ -194,5 +216,11 @@ class MeView(APIView):
     @extend_schema(responses=MeSerializer, tags=["me"])
     def get(self, request):
         user = request.user
-        return Response({"username": user.username, "roles": sorted(user.roles),
-                         "department": user.department, "language": user.language})
+        return Response(
+            {
+                "username": user.username,
+                "roles": sorted(user.roles),
+                "department": user.department,
+                "language": user.language,
+            }
+        )

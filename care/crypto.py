@@ -41,7 +41,10 @@ class KeyRing:
             kid, sep, encoded = item.partition(":")
             if not sep or not kid or ":" in kid:
                 raise ImproperlyConfigured("FIELD_ENCRYPTION_KEYS entries must be 'kid:base64key'")
-            key = _b64decode(encoded)
+            try:
+                key = _b64decode(encoded)
+            except ValueError:
+                raise ImproperlyConfigured(f"encryption key {kid!r} is not valid base64") from None
             if len(key) != 32:
                 raise ImproperlyConfigured(f"encryption key {kid!r} must be 32 bytes")
             if kid in keys:

@@ -10,7 +10,8 @@ from care.models import ContactTime, Stage
 class RequestForm(forms.Form):
     department = forms.ChoiceField(label=_("Service"))
     description = forms.CharField(
-        label=_("What do you need help with?"), max_length=2000,
+        label=_("What do you need help with?"),
+        max_length=2000,
         widget=forms.Textarea(attrs={"rows": 5}),
         help_text=_("Only the staff of the service you choose can read this."),
     )
@@ -25,7 +26,9 @@ class RequestForm(forms.Form):
 
 class WorkerForm(forms.Form):
     name = forms.CharField(label=_("Name"), max_length=50)
-    mobile = forms.CharField(label=_("Mobile number"), max_length=20, widget=forms.TextInput(attrs={"inputmode": "tel"}))
+    mobile = forms.CharField(
+        label=_("Mobile number"), max_length=20, widget=forms.TextInput(attrs={"inputmode": "tel"})
+    )
     national_id = forms.CharField(label=_("National ID number"), max_length=18)
     employer = forms.CharField(label=_("Employer"), max_length=120, required=False)
     membership_number = forms.CharField(label=_("Union membership number"), max_length=30, required=False)
@@ -36,6 +39,8 @@ class WorkerLookupForm(forms.Form):
 
 
 class QueueFilterForm(forms.Form):
-    stage = forms.ChoiceField(label=_("Stage"), required=False, choices=[("", _("All open and closed"))] + Stage.choices)
+    stage = forms.ChoiceField(
+        label=_("Stage"), required=False, choices=[("", _("All open and closed"))] + Stage.choices
+    )
     q = forms.CharField(label=_("Reference or mobile"), required=False, max_length=30)
     mine = forms.BooleanField(label=_("Assigned to me"), required=False)

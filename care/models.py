@@ -68,7 +68,8 @@ class Worker(models.Model):
 
     @property
     def masked_mobile(self) -> str:
-        return f"{self.mobile[:-8]}****{self.mobile[-4:]}"
+        national = self.mobile.removeprefix("+86")
+        return f"{national[:3]}****{national[-4:]}"
 
     @property
     def language(self) -> str:
@@ -131,9 +132,7 @@ class Case(models.Model):
     assignee = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="assigned_cases"
     )
-    filed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="filed_cases"
-    )
+    filed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="filed_cases")
     opened_at = models.DateTimeField(_("opened"), default=timezone.now)
     due_at = models.DateTimeField(_("due"))
     closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
@@ -218,6 +217,14 @@ class AuditEvent(models.Model):
     def __str__(self) -> str:
         return f"#{self.seq} {self.event_type} {self.subject_type}:{self.subject_id}"
 
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise ValueError("audit events are append-only")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ValueError("audit events are append-only")
+
     def compute_hash(self) -> str:
         body = json.dumps(
             {
@@ -236,13 +243,6 @@ class AuditEvent(models.Model):
         )
         return hashlib.sha256(body.encode()).hexdigest()
 
-    def save(self, *args, **kwargs):
-        if not self._state.adding:
-            raise ValueError("audit events are append-only")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        raise ValueError("audit events are append-only")
 
 
 class AuditChainHead(models.Model):

@@ -9,8 +9,20 @@ from care.models import OPEN_STAGES, Case, Stage, Worker
 from care.validators import normalize_mobile, normalize_national_id
 
 SUMMARY_FIELDS = (
-    "id", "reference", "department", "stage", "priority", "channel", "opened_at", "due_at",
-    "closed_at", "worker__id", "worker__name", "worker__mobile", "assignee__id", "assignee__username",
+    "id",
+    "reference",
+    "department",
+    "stage",
+    "priority",
+    "channel",
+    "opened_at",
+    "due_at",
+    "closed_at",
+    "worker__id",
+    "worker__name",
+    "worker__mobile",
+    "assignee__id",
+    "assignee__username",
 )
 
 
@@ -45,7 +57,9 @@ def case_summaries_for_user(*, user) -> QuerySet[Case]:
     )
 
 
-def filter_cases(qs: QuerySet[Case], *, stage: str = "", department: str = "", query: str = "", mine_only: bool = False, user=None) -> QuerySet[Case]:
+def filter_cases(
+    qs: QuerySet[Case], *, stage: str = "", department: str = "", query: str = "", mine_only: bool = False, user=None
+) -> QuerySet[Case]:
     """Queue filters: stage, department, 'assigned to me', and a search by reference or mobile."""
     if stage:
         qs = qs.filter(stage=stage)

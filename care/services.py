@@ -39,9 +39,16 @@ def next_reference(*, prefix: str = REFERENCE_PREFIX) -> str:
 
 # --- people ------------------------------------------------------------------------------------
 
+
 @transaction.atomic
 def worker_register(
-    *, actor, name: str, mobile: str, national_id: str, employer: str = "", membership_number: str = "",
+    *,
+    actor,
+    name: str,
+    mobile: str,
+    national_id: str,
+    employer: str = "",
+    membership_number: str = "",
     language: str = "",
 ) -> Worker:
     """Register a worker (online for themselves, or by the front desk for a walk-in).
@@ -65,8 +72,13 @@ def worker_register(
     user.save()
     user.groups.add(Group.objects.get(name=Role.WORKER))
     worker = Worker.objects.create(
-        user=user, name=name, mobile=mobile, national_id=national_id, national_id_index=index,
-        employer=employer.strip()[:120], membership_number=membership_number.strip()[:30],
+        user=user,
+        name=name,
+        mobile=mobile,
+        national_id=national_id,
+        national_id_index=index,
+        employer=employer.strip()[:120],
+        membership_number=membership_number.strip()[:30],
     )
     audit.record(actor=actor, event_type=CareEvent.WORKER_REGISTERED, subject=worker, new={"by": _role_of(actor)})
     return worker
@@ -78,9 +90,14 @@ def _role_of(actor) -> str:
 
 # --- intake ------------------------------------------------------------------------------------
 
+
 @transaction.atomic
 def request_file(
-    *, actor, worker: Worker, department: str, description: str,
+    *,
+    actor,
+    worker: Worker,
+    department: str,
+    description: str,
     preferred_contact_time: str = ContactTime.ANY,
 ) -> Case:
     """File a request: a worker for themselves online, or the front desk for a walk-in.
@@ -115,7 +132,9 @@ def request_file(
         due_at=now + registry.department(department).response_time,
     )
     audit.record(
-        actor=actor, event_type=CareEvent.CASE_FILED, subject=case,
+        actor=actor,
+        event_type=CareEvent.CASE_FILED,
+        subject=case,
         new={"stage": case.stage, "department": department, "channel": channel},
     )
     push_after_commit(queue_group(department), {"event": "filed", "reference": case.reference})
@@ -123,6 +142,7 @@ def request_file(
 
 
 # --- the case lifecycle ------------------------------------------------------------------------
+
 
 def _locked(case: Case) -> Case:
     return Case.objects.select_for_update().select_related("worker").get(pk=case.pk)
@@ -142,8 +162,13 @@ def case_take_up(*, case: Case, actor) -> Case:
     case.take_up(actor)
     case.save(update_fields=["stage", "assignee"])
     permissions.grant_case(case=case, user=actor)
-    audit.record(actor=actor, event_type=CareEvent.CASE_TAKEN_UP, subject=case, old=old,
-                 new={"stage": case.stage, "assignee": actor.pk})
+    audit.record(
+        actor=actor,
+        event_type=CareEvent.CASE_TAKEN_UP,
+        subject=case,
+        old=old,
+        new={"stage": case.stage, "assignee": actor.pk},
+    )
     push_after_commit(queue_group(case.department), {"event": "taken_up", "reference": case.reference})
     return case
 

@@ -81,6 +81,7 @@ def home(request):
 
 # --- workers -------------------------------------------------------------------------------------
 
+
 @role_required(Role.WORKER)
 def my_requests(request):
     cases = selectors.cases_for_user(user=request.user).filter(worker__user=request.user)
@@ -106,6 +107,7 @@ def request_new(request):
 
 
 # --- the front desk ------------------------------------------------------------------------------
+
 
 @role_required(Role.FRONT_DESK)
 def front_desk(request):
@@ -157,6 +159,7 @@ def walk_in_request(request, worker_id: int):
 
 # --- staff queue and cases -----------------------------------------------------------------------
 
+
 @login_required
 def queue(request):
     user = request.user
@@ -166,8 +169,11 @@ def queue(request):
     cases = selectors.cases_for_user(user=user)
     if filters.is_valid():
         cases = selectors.filter_cases(
-            cases, stage=filters.cleaned_data["stage"], query=filters.cleaned_data["q"],
-            mine_only=filters.cleaned_data["mine"], user=user,
+            cases,
+            stage=filters.cleaned_data["stage"],
+            query=filters.cleaned_data["q"],
+            mine_only=filters.cleaned_data["mine"],
+            user=user,
         )
     page = Paginator(cases, PAGE_SIZE).get_page(request.GET.get("page"))
     return render(request, "care/queue.html", {"filters": filters, "page": page})
@@ -211,6 +217,7 @@ case_withdraw = _case_action(services.case_withdraw, lambda: _("Your request %(r
 
 
 # --- figures -------------------------------------------------------------------------------------
+
 
 @login_required
 def figures(request):

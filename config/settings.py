@@ -285,6 +285,7 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "loggers": {
         "care": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-        "django_tasks": {"handlers": ["console"], "level": "INFO"},
+        "django.tasks": {"handlers": ["console"], "level": "INFO"},
+        "django_tasks_db": {"handlers": ["console"], "level": "INFO"},
     },
 }

@@ -16,3 +16,24 @@ def _hall_settings(settings):
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     }
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _base_data(request):
+    """Roles and the audit chain's head, as migration 0002 makes them. Transactional tests
+    flush the database after they run, so they are made again (idempotently) for each test."""
+    if not request.node.get_closest_marker("django_db") and not {"db", "transactional_db"} & set(
+        request.fixturenames
+    ):
+        return
+    import importlib
+
+    from django.apps import apps
+
+    request.getfixturevalue("db" if not _is_transactional(request) else "transactional_db")
+    importlib.import_module("care.migrations.0002_roles_and_audit_head").create_roles(apps, None)
+
+
+def _is_transactional(request) -> bool:
+    marker = request.node.get_closest_marker("django_db")
+    return bool(marker and marker.kwargs.get("transaction")) or "transactional_db" in request.fixturenames
