@@ -1,6 +1,7 @@
 """REST API of the hall under /api/v1/: the same services and selectors as the pages."""
 
 from django.shortcuts import get_object_or_404
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.decorators import action
@@ -9,8 +10,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 from rest_framework.viewsets import GenericViewSet
 
-from care import permissions, registry, selectors, services
-from care.models import Case, ContactTime, Stage, Worker
+from care import permissions, registry, selectors, services, sms
+from care.forms import OutboxFilterForm
+from care.models import Case, ContactTime, OutboundSms, SmsStatus, Stage, Worker
 from care.roles import Role
 
 
@@ -224,3 +226,46 @@ class MeView(APIView):
                 "language": user.language,
             }
         )
+
+
+class OutboundSmsSerializer(serializers.ModelSerializer):
+    body = serializers.SerializerMethodField()
+
+    class Meta:
+        model = OutboundSms
+        fields = ["id", "to", "template", "language", "urgency", "status", "attempts", "error", "body",
+                  "created_at", "sent_at", "status_at", "send_after"]
+
+    def get_body(self, message) -> str | None:
+        """Sign-in codes are shown only by the console backend (demo and development)."""
+        return None if message.essential and not sms.uses_console() else message.body
+
+
+@extend_schema(tags=["sms"])
+class OutboxViewSet(GenericViewSet):
+    """The SMS outbox: every message with its status; failed ones can be retried."""
+
+    serializer_class = OutboundSmsSerializer
+    queryset = OutboundSms.objects.none()
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        if not request.user.has_perm("care.view_outboundsms"):
+            raise PermissionDenied()
+
+    @extend_schema(parameters=[
+        OpenApiParameter("status", enum=SmsStatus.values), OpenApiParameter("template"),
+        OpenApiParameter("number"), OpenApiParameter("day", OpenApiTypes.DATE),
+    ])
+    def list(self, request):
+        filters = OutboxFilterForm(request.query_params)
+        if not filters.is_valid():
+            raise serializers.ValidationError(filters.errors)
+        page = self.paginate_queryset(selectors.outbox(**filters.cleaned_data))
+        return self.get_paginated_response(OutboundSmsSerializer(page, many=True).data)
+
+    @extend_schema(request=None, responses={200: OutboundSmsSerializer, 403: ErrorSerializer, 409: ErrorSerializer})
+    @action(detail=True, methods=["post"])
+    def retry(self, request, pk=None):
+        message = get_object_or_404(OutboundSms, pk=pk)
+        return Response(OutboundSmsSerializer(sms.sms_retry(message=message, actor=request.user)).data)

@@ -7,5 +7,6 @@ router = SimpleRouter()
 router.register("cases", api.CaseViewSet, basename="case")
 router.register("case-summaries", api.CaseSummaryViewSet, basename="case-summary")
 router.register("workers", api.WorkerViewSet, basename="worker")
+router.register("sms/outbox", api.OutboxViewSet, basename="sms-outbox")
 
 urlpatterns = [path("me/", api.MeView.as_view(), name="api-me"), *router.urls]

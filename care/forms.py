@@ -4,7 +4,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from care import registry
-from care.models import ContactTime, Stage
+from care.models import ContactTime, SmsStatus, Stage
 
 
 class RequestForm(forms.Form):
@@ -44,3 +44,35 @@ class QueueFilterForm(forms.Form):
     )
     q = forms.CharField(label=_("Reference or mobile"), required=False, max_length=30)
     mine = forms.BooleanField(label=_("Assigned to me"), required=False)
+
+
+class MobileForm(forms.Form):
+    mobile = forms.CharField(
+        label=_("Mobile number"),
+        max_length=20,
+        widget=forms.TextInput(attrs={"inputmode": "tel", "autocomplete": "tel"}),
+    )
+
+
+class CodeForm(forms.Form):
+    code = forms.RegexField(
+        label=_("6-digit code"),
+        regex=r"^\s*\d{6}\s*$",
+        max_length=8,
+        error_messages={"invalid": _("Enter the 6 digits of the code.")},
+        widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "one-time-code"}),
+    )
+
+
+class SelfRegisterForm(forms.Form):
+    name = forms.CharField(label=_("Name"), max_length=50)
+    national_id = forms.CharField(label=_("National ID number"), max_length=18)
+    employer = forms.CharField(label=_("Employer"), max_length=120, required=False)
+    membership_number = forms.CharField(label=_("Union membership number"), max_length=30, required=False)
+
+
+class OutboxFilterForm(forms.Form):
+    status = forms.ChoiceField(label=_("Status"), required=False, choices=[("", _("All"))] + SmsStatus.choices)
+    template = forms.CharField(label=_("Template"), required=False, max_length=40)
+    number = forms.CharField(label=_("Number"), required=False, max_length=20)
+    day = forms.DateField(label=_("Date"), required=False, widget=forms.DateInput(attrs={"type": "date"}))

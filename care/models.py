@@ -9,7 +9,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-from django_fsm import FSMField, transition
+from django_fsm import FSMField, FSMModelMixin, transition
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 
 from care import registry
@@ -115,7 +115,7 @@ class ContactTime(models.TextChoices):
     EVENING = "evening", _("Evenings (18:00–20:00)")
 
 
-class Case(models.Model):
+class Case(FSMModelMixin, models.Model):
     """One piece of work in one department. Departments attach their own detail and lifecycle;
     the core gives every case one reference, one queue, one audit trail, one permission check."""
 
@@ -255,3 +255,130 @@ class AuditChainHead(models.Model):
 
 def role_label(role: str) -> str:
     return Role(role).label
+
+
+# --- SMS ---------------------------------------------------------------------------------------
+
+
+class SmsStatus(models.TextChoices):
+    QUEUED = "queued", _("Queued")
+    SENDING = "sending", _("Sending")
+    SENT = "sent", _("Sent")
+    DELIVERED = "delivered", _("Delivered")
+    UNDELIVERED = "undelivered", _("Undelivered")
+    FAILED = "failed", _("Failed")
+    SKIPPED = "skipped", _("Not sent (opted out)")
+
+
+class Urgency(models.TextChoices):
+    NORMAL = "normal", _("Normal")
+    URGENT = "urgent", _("Urgent")
+
+
+class OutboundSms(FSMModelMixin, models.Model):
+    """The outbox: one row per message, written in the transaction of the change it tells
+    about. The body never carries private content, but is encrypted all the same (sign-in
+    codes)."""
+
+    to = models.CharField(_("to"), max_length=16, db_index=True)  # E.164
+    worker = models.ForeignKey(Worker, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    template = models.CharField(_("template"), max_length=40, db_index=True)
+    language = models.CharField(max_length=10)
+    body = EncryptedTextField(_("text"))
+    urgency = models.CharField(max_length=10, choices=Urgency.choices, default=Urgency.NORMAL)
+    essential = models.BooleanField(default=False)
+    status = FSMField(_("status"), default=SmsStatus.QUEUED, choices=SmsStatus.choices, protected=True)
+    send_after = models.DateTimeField(_("send after"), default=timezone.now)
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    attempt_started_at = models.DateTimeField(null=True, blank=True)
+    provider_sid = models.CharField(max_length=40, null=True, blank=True, unique=True)
+    error = models.CharField(_("error"), max_length=300, blank=True)
+    created_at = models.DateTimeField(_("created"), default=timezone.now, db_index=True)
+    sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
+    status_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("SMS")
+        verbose_name_plural = _("SMS outbox")
+        permissions = [("retry_outboundsms", "Can retry a failed SMS")]
+        indexes = [models.Index(fields=["status", "-created_at"], name="sms_status_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.template} → {self.to} ({self.status})"
+
+    # -- lifecycle: pure field changes; care.sms owns the I/O --------------------------------
+    @transition(field=status, source=[SmsStatus.QUEUED, SmsStatus.SENDING], target=SmsStatus.SENDING)
+    def start_attempt(self, at):
+        self.attempts += 1
+        self.attempt_started_at = at
+
+    @transition(field=status, source=[SmsStatus.SENDING], target=SmsStatus.SENT)
+    def accepted(self, sid, at):
+        self.provider_sid = sid
+        self.sent_at = at
+        self.error = ""
+
+    @transition(field=status, source=[SmsStatus.QUEUED, SmsStatus.SENDING], target=SmsStatus.QUEUED)
+    def postpone(self, until, error=""):
+        self.send_after = until
+        self.error = error[:300]
+
+    @transition(field=status, source=[SmsStatus.QUEUED, SmsStatus.SENDING, SmsStatus.SENT], target=SmsStatus.FAILED)
+    def fail(self, error, at=None):
+        self.error = error[:300]
+        self.status_at = at
+
+    @transition(field=status, source=[SmsStatus.QUEUED], target=SmsStatus.SKIPPED)
+    def skip(self, reason):
+        self.error = reason[:300]
+
+    @transition(field=status, source=[SmsStatus.FAILED], target=SmsStatus.QUEUED)
+    def retry(self, at):
+        self.send_after = at
+        self.attempts = 0
+        self.attempt_started_at = None
+
+    # Delivery reports: only forward moves exist, so a late or repeated report changes nothing.
+    @transition(field=status, source=[SmsStatus.SENDING], target=SmsStatus.SENT)
+    def report_sent(self, sid, at):
+        self.provider_sid = self.provider_sid or sid
+        self.sent_at = self.sent_at or at
+
+    @transition(field=status, source=[SmsStatus.SENDING, SmsStatus.SENT], target=SmsStatus.DELIVERED)
+    def report_delivered(self, at):
+        self.status_at = at
+
+    @transition(field=status, source=[SmsStatus.SENDING, SmsStatus.SENT], target=SmsStatus.UNDELIVERED)
+    def report_undelivered(self, error, at):
+        self.status_at = at
+        self.error = error[:300]
+
+
+class SmsReport(models.Model):
+    """Every delivery report and inbound SMS, stored raw before it is processed."""
+
+    kind = models.CharField(max_length=10)  # "status" or "inbound"
+    message = models.ForeignKey(OutboundSms, on_delete=models.CASCADE, null=True, blank=True, related_name="reports")
+    payload = models.JSONField()
+    received_at = models.DateTimeField(default=timezone.now)
+
+
+class SmsOptOut(models.Model):
+    """A number that replied STOP/退订: it gets essential messages only, until START/订阅."""
+
+    mobile = models.CharField(max_length=16, unique=True)
+    at = models.DateTimeField(default=timezone.now)
+
+
+class SignInCode(models.Model):
+    """A one-time sign-in code sent by SMS, stored as a keyed hash."""
+
+    mobile = models.CharField(max_length=16, db_index=True)
+    code_hash = models.CharField(max_length=64)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    attempts = models.PositiveSmallIntegerField(default=0)
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["mobile", "-created_at"], name="signin_code_idx")]

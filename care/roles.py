@@ -32,7 +32,10 @@ DEPARTMENT_ROLES: dict[str, set[str]] = {
 # role use a kind of page; it never opens someone else's case (see care.permissions).
 ROLE_PERMISSIONS: dict[str, list[str]] = {
     Role.WORKER: ["care.add_case"],
-    Role.FRONT_DESK: ["care.add_case", "care.add_worker", "care.view_worker", "care.view_case_summary"],
+    Role.FRONT_DESK: [
+        "care.add_case", "care.add_worker", "care.view_worker", "care.view_case_summary",
+        "care.view_outboundsms", "care.retry_outboundsms",
+    ],
     Role.LEGAL_OFFICER: ["care.view_case", "care.change_case"],
     Role.MEDIATOR: ["care.view_case", "care.change_case"],
     Role.ARBITRATOR: ["care.view_case"],
@@ -42,5 +45,29 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
     Role.CHILDCARE_STAFF: ["care.view_case", "care.change_case"],
     Role.MATCHMAKER: ["care.view_case", "care.change_case"],
     Role.CENTER_MANAGER: ["care.view_figures"],
-    Role.ADMINISTRATOR: ["care.view_figures", "care.view_auditevent"],
+    Role.ADMINISTRATOR: [
+        "care.view_figures", "care.view_auditevent", "care.view_outboundsms", "care.retry_outboundsms",
+    ],
 }
+
+
+def sync_role_groups(apps) -> None:
+    """Make each role's group hold its permissions (idempotent). Called by migrations with
+    their historical ``apps``; permissions whose model does not exist yet are left for the
+    migration that creates it."""
+    from django.contrib.auth.management import create_permissions
+
+    for app_config in apps.get_app_configs():
+        models_module = getattr(app_config, "models_module", None)
+        app_config.models_module = models_module or True  # migration stubs have none
+        create_permissions(app_config, apps=apps, verbosity=0)
+        app_config.models_module = models_module
+    Group = apps.get_model("auth", "Group")
+    Permission = apps.get_model("auth", "Permission")
+    for role, perms in ROLE_PERMISSIONS.items():
+        group, _ = Group.objects.get_or_create(name=str(role))
+        for perm in perms:
+            app_label, codename = perm.split(".")
+            found = Permission.objects.filter(content_type__app_label=app_label, codename=codename).first()
+            if found is not None:
+                group.permissions.add(found)

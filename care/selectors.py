@@ -5,7 +5,7 @@ from django.http import Http404
 
 from care import permissions, registry
 from care.errors import InvalidInput
-from care.models import OPEN_STAGES, Case, Stage, Worker
+from care.models import OPEN_STAGES, Case, OutboundSms, Stage, Worker
 from care.validators import normalize_mobile, normalize_national_id
 
 SUMMARY_FIELDS = (
@@ -121,3 +121,24 @@ def case_counts_by_department() -> list[dict]:
         }
         for d in registry.departments()
     ]
+
+
+def worker_by_mobile(*, mobile: str) -> Worker | None:
+    return Worker.objects.filter(mobile=mobile).select_related("user").first()
+
+
+def outbox(*, status: str = "", template: str = "", number: str = "", day=None) -> QuerySet[OutboundSms]:
+    """The SMS outbox for staff, newest first, with the filters of the outbox page and API."""
+    rows = OutboundSms.objects.order_by("-created_at", "-id")
+    if status:
+        rows = rows.filter(status=status)
+    if template:
+        rows = rows.filter(template=template.strip())
+    if number:
+        try:
+            rows = rows.filter(to=normalize_mobile(number))
+        except InvalidInput:
+            rows = rows.none()
+    if day:
+        rows = rows.filter(created_at__date=day)
+    return rows

@@ -4,10 +4,11 @@ effects after commit (shared/design/style.md)."""
 from django.contrib.auth.models import Group
 from django.db import IntegrityError, transaction
 from django.db.models import F
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from care import audit, permissions, registry
+from care import audit, permissions, registry, sms
 from care.audit import CareEvent
 from care.errors import InvalidInput, InvalidState, NotAllowed
 from care.models import Case, Channel, ContactTime, ReferenceCounter, Stage, User, Worker
@@ -137,8 +138,16 @@ def request_file(
         subject=case,
         new={"stage": case.stage, "department": department, "channel": channel},
     )
+    _tell_worker(case, "request_received")
     push_after_commit(queue_group(department), {"event": "filed", "reference": case.reference})
     return case
+
+
+def _tell_worker(case: Case, template: str) -> None:
+    sms.notify(
+        recipient=case.worker, template=template,
+        context={"ref": case.reference, "link": sms.link(reverse("care:case_detail", args=[case.pk]))},
+    )
 
 
 # --- the case lifecycle ------------------------------------------------------------------------
@@ -169,6 +178,7 @@ def case_take_up(*, case: Case, actor) -> Case:
         old=old,
         new={"stage": case.stage, "assignee": actor.pk},
     )
+    _tell_worker(case, "request_taken_up")
     push_after_commit(queue_group(case.department), {"event": "taken_up", "reference": case.reference})
     return case
 
@@ -186,6 +196,7 @@ def case_close(*, case: Case, actor) -> Case:
     case.close(timezone.now())
     case.save(update_fields=["stage", "closed_at"])
     audit.record(actor=actor, event_type=CareEvent.CASE_CLOSED, subject=case, old=old, new={"stage": case.stage})
+    _tell_worker(case, "request_closed")
     return case
 
 

@@ -9,3 +9,12 @@ from care.tasks_runtime import requeue_stale_tasks
 def sweep_stale_tasks() -> int:
     """Requeue tasks left RUNNING by a dead worker; returns how many."""
     return requeue_stale_tasks()
+
+
+@task()
+def send_sms(message_id: int) -> str:
+    """Send one outbox message (care.sms.deliver); safe to run more than once."""
+    from care import sms
+
+    message = sms.deliver(message_id=message_id)
+    return message.status if message else "missing"

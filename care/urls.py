@@ -1,6 +1,6 @@
 from django.urls import path
 
-from care import views
+from care import sms_views, views
 
 app_name = "care"
 
@@ -19,4 +19,11 @@ urlpatterns = [
     path("cases/<int:case_id>/close/", views.case_close, name="case_close"),
     path("cases/<int:case_id>/withdraw/", views.case_withdraw, name="case_withdraw"),
     path("figures/", views.figures, name="figures"),
+    path("signin/", sms_views.signin, name="signin"),
+    path("signin/code/", sms_views.signin_code, name="signin_code"),
+    path("signin/register/", sms_views.signin_register, name="signin_register"),
+    path("sms/outbox/", sms_views.outbox, name="outbox"),
+    path("sms/outbox/<int:message_id>/retry/", sms_views.outbox_retry, name="outbox_retry"),
+    path("sms/status/<int:message_id>/", sms_views.sms_status, name="sms_status"),
+    path("sms/inbound/", sms_views.sms_inbound, name="sms_inbound"),
 ]

@@ -1,6 +1,7 @@
 """Checks for the identifiers of mainland China that the hall handles."""
 
 import datetime
+import re
 
 import phonenumbers
 from django.utils.translation import gettext_lazy as _
@@ -14,8 +15,11 @@ ID_CHECK = "10X98765432"
 def normalize_mobile(text: str) -> str:
     """A mainland China mobile number in E.164 (+8613812345678), or InvalidInput."""
     message = _("Enter a valid mainland China mobile number, e.g. 13812345678.")
+    text = str(text).strip()
+    if not re.fullmatch(r"\+?[\d\s()-]{7,20}", text):  # no letters: phonenumbers reads them as keypad digits
+        raise InvalidInput(message)
     try:
-        number = phonenumbers.parse(str(text).strip(), "CN")
+        number = phonenumbers.parse(text, "CN")
     except phonenumbers.NumberParseException:
         raise InvalidInput(message) from None
     if (

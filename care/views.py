@@ -22,14 +22,14 @@ from care.roles import Role
 PAGE_SIZE = 25
 
 
-def role_required(*roles):
-    """Only users holding one of ``roles`` may open the page (403 otherwise)."""
+def allowed_if(check):
+    """Signed-in users passing ``check`` may open the page: 403 for others, sign-in for anonymous."""
 
     def decorator(view):
         @wraps(view)
         @login_required
         def wrapped(request, *args, **kwargs):
-            if not request.user.has_role(*roles):
+            if not check(request.user):
                 raise PermissionDenied
             return view(request, *args, **kwargs)
 
@@ -38,18 +38,25 @@ def role_required(*roles):
     return decorator
 
 
-def department_staff_required(view):
-    @wraps(view)
-    @login_required
-    def wrapped(request, *args, **kwargs):
-        if not permissions.is_staff_of_any_department(request.user):
-            raise PermissionDenied
-        return view(request, *args, **kwargs)
-
-    return wrapped
+def role_required(*roles):
+    return allowed_if(lambda user: user.has_role(*roles))
 
 
-def _form_error(form, error: HallError) -> None:
+def permission_needed(perm: str):
+    return allowed_if(lambda user: user.has_perm(perm))
+
+
+def paginated(request, rows) -> dict:
+    """The page asked for, and the query string that keeps the filters on the page links."""
+    query = request.GET.copy()
+    query.pop("page", None)
+    return {
+        "page": Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page")),
+        "query": f"{query.urlencode()}&" if query else "",
+    }
+
+
+def form_error(form, error: HallError) -> None:
     """Show a service's refusal on the form, keeping everything the user typed."""
     form.add_error(None, str(error.message))
 
@@ -85,8 +92,7 @@ def home(request):
 @role_required(Role.WORKER)
 def my_requests(request):
     cases = selectors.cases_for_user(user=request.user).filter(worker__user=request.user)
-    page = Paginator(cases, PAGE_SIZE).get_page(request.GET.get("page"))
-    return render(request, "care/my_requests.html", {"page": page})
+    return render(request, "care/my_requests.html", paginated(request, cases))
 
 
 @role_required(Role.WORKER)
@@ -99,7 +105,7 @@ def request_new(request):
         try:
             case = services.request_file(actor=request.user, worker=worker, **form.cleaned_data)
         except HallError as error:
-            _form_error(form, error)
+            form_error(form, error)
         else:
             messages.success(request, _("Your request %(ref)s has been received.") % {"ref": case.reference})
             return redirect("care:my_requests")
@@ -116,11 +122,11 @@ def front_desk(request):
     if lookup.is_valid():
         searched = True
         found = selectors.worker_find(query=lookup.cleaned_data["q"])
-    recent = Paginator(selectors.case_summaries_for_user(user=request.user), PAGE_SIZE).get_page(
-        request.GET.get("page")
-    )
     return render(
-        request, "care/front_desk.html", {"lookup": lookup, "found": found, "searched": searched, "page": recent}
+        request,
+        "care/front_desk.html",
+        {"lookup": lookup, "found": found, "searched": searched,
+         **paginated(request, selectors.case_summaries_for_user(user=request.user))},
     )
 
 
@@ -131,7 +137,7 @@ def walk_in_register(request):
         try:
             worker = services.worker_register(actor=request.user, **form.cleaned_data)
         except HallError as error:
-            _form_error(form, error)
+            form_error(form, error)
         else:
             messages.success(request, _("%(name)s is registered.") % {"name": worker.name})
             return redirect("care:walk_in_request", worker_id=worker.pk)
@@ -146,7 +152,7 @@ def walk_in_request(request, worker_id: int):
         try:
             case = services.request_file(actor=request.user, worker=worker, **form.cleaned_data)
         except HallError as error:
-            _form_error(form, error)
+            form_error(form, error)
         else:
             messages.success(
                 request,
@@ -160,11 +166,9 @@ def walk_in_request(request, worker_id: int):
 # --- staff queue and cases -----------------------------------------------------------------------
 
 
-@login_required
+@allowed_if(lambda user: permissions.is_staff_of_any_department(user) or user.has_role(Role.ARBITRATOR))
 def queue(request):
     user = request.user
-    if not (permissions.is_staff_of_any_department(user) or user.has_role(Role.ARBITRATOR)):
-        raise PermissionDenied
     filters = QueueFilterForm(request.GET or None)
     cases = selectors.cases_for_user(user=user)
     if filters.is_valid():
@@ -175,8 +179,7 @@ def queue(request):
             mine_only=filters.cleaned_data["mine"],
             user=user,
         )
-    page = Paginator(cases, PAGE_SIZE).get_page(request.GET.get("page"))
-    return render(request, "care/queue.html", {"filters": filters, "page": page})
+    return render(request, "care/queue.html", {"filters": filters, **paginated(request, cases)})
 
 
 @login_required
@@ -219,8 +222,6 @@ case_withdraw = _case_action(services.case_withdraw, lambda: _("Your request %(r
 # --- figures -------------------------------------------------------------------------------------
 
 
-@login_required
+@permission_needed("care.view_figures")
 def figures(request):
-    if not request.user.has_perm("care.view_figures"):
-        raise PermissionDenied
     return render(request, "care/figures.html", {"rows": selectors.case_counts_by_department()})

@@ -289,3 +289,13 @@ LOGGING = {
         "django_tasks_db": {"handlers": ["console"], "level": "INFO"},
     },
 }
+
+# --- SMS behaviour ------------------------------------------------------------------------------
+TWILIO_TIMEOUT_SECONDS = float(os.environ.get("TWILIO_TIMEOUT_SECONDS", "10"))
+SMS_QUIET_HOURS = (21, 8)  # local hours: non-urgent messages wait from 21:00 until 08:00
+SMS_RETRY_BASE_SECONDS = int(os.environ.get("SMS_RETRY_BASE_SECONDS", "30"))
+SMS_RETRY_CAP_SECONDS = 3600
+SMS_MAX_ATTEMPTS = int(os.environ.get("SMS_MAX_ATTEMPTS", "8"))  # about two hours of retries
+SMS_RATE_LIMIT = 5  # messages to one number ...
+SMS_RATE_WINDOW_SECONDS = 600  # ... within this window; more wait
+SMS_CODES_PER_HOUR = 3  # sign-in codes per number per hour

@@ -10,7 +10,9 @@ TEST_KEY_OLD = base64.urlsafe_b64encode(b"o" * 32).decode().rstrip("=")
 def _hall_settings(settings):
     settings.FIELD_ENCRYPTION_KEYS = f"k2:{TEST_KEY_NEW},k1:{TEST_KEY_OLD}"
     settings.BLIND_INDEX_KEY = "test-blind-index-key"
-    settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}
+    # Tasks are stored, as in production; a test that wants them run drains the queue.
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+    settings.TWILIO_ACCOUNT_SID = ""
     settings.STORAGES = {
         **settings.STORAGES,
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
@@ -26,12 +28,14 @@ def _base_data(request):
         request.fixturenames
     ):
         return
-    import importlib
-
     from django.apps import apps
 
+    from care.models import AuditChainHead
+    from care.roles import sync_role_groups
+
     request.getfixturevalue("db" if not _is_transactional(request) else "transactional_db")
-    importlib.import_module("care.migrations.0002_roles_and_audit_head").create_roles(apps, None)
+    sync_role_groups(apps)
+    AuditChainHead.objects.get_or_create(pk=1)
 
 
 def _is_transactional(request) -> bool:

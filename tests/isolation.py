@@ -48,13 +48,19 @@ class World:
         from care.permissions import grant_case
 
         grant_case(case=self.case, user=self.users["legal_assignee"])
+        # A failed SMS in the outbox.
+        from care.models import OutboundSms, SmsStatus
+
+        self.sms = OutboundSms.objects.create(to=self.owner.mobile, worker=self.owner, template="request_received",
+                                              language="zh-hans", body="QD", status=SmsStatus.FAILED, error="x")
 
     def snapshot(self):
-        from care.models import AuditEvent, Case
+        from care.models import AuditEvent, Case, OutboundSms, SmsOptOut
 
         case = Case.objects.get(pk=self.case.pk)
         return (case.stage, case.assignee_id, case.closed_at, Case.objects.count(),
-                AuditEvent.objects.exclude(event_type__endswith=".viewed").count())
+                AuditEvent.objects.exclude(event_type__endswith=".viewed").count(),
+                OutboundSms.objects.get(pk=self.sms.pk).status, SmsOptOut.objects.count())
 
 
 @dataclass
@@ -78,6 +84,8 @@ def _anon(page: bool) -> dict[str, int]:
 
 # The only actors who may ever read the case's private content, in any response.
 READERS = {"worker_owner", "legal_assignee"}
+# Who may see the SMS outbox and send a failed message again.
+OUTBOX = {"front_desk", "administrator"}
 
 ENDPOINTS: list[Endpoint] = [
     # Pages
@@ -121,4 +129,16 @@ ENDPOINTS: list[Endpoint] = [
     Endpoint("api file request", "post", lambda w: "/api/v1/cases/",
              {**_anon(False), "worker_owner": 201, "worker_stranger": 201}, 403,
              data={"department": "legal", "description": "拖欠工资"}, writers={"worker_owner", "worker_stranger"}),
+    # SMS
+    Endpoint("sms outbox", "get", lambda w: "/sms/outbox/",
+             {**_anon(True), **dict.fromkeys(OUTBOX, 200)}, 403),
+    Endpoint("sms retry (page)", "post", lambda w: f"/sms/outbox/{w.sms.pk}/retry/",
+             {**_anon(True), **dict.fromkeys(OUTBOX, 302)}, 403, writers=OUTBOX),
+    Endpoint("api sms outbox", "get", lambda w: "/api/v1/sms/outbox/",
+             {**_anon(False), **dict.fromkeys(OUTBOX, 200)}, 403),
+    Endpoint("api sms retry", "post", lambda w: f"/api/v1/sms/outbox/{w.sms.pk}/retry/",
+             {**_anon(False), **dict.fromkeys(OUTBOX, 200)}, 403, writers=OUTBOX),
+    Endpoint("unsigned sms status callback", "post", lambda w: f"/sms/status/{w.sms.pk}/", {}, 403,
+             data={"MessageStatus": "delivered"}),
+    Endpoint("unsigned inbound sms", "post", lambda w: "/sms/inbound/", {}, 403, data={"Body": "STOP"}),
 ]
