@@ -7,7 +7,7 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_handler
 
-from care.errors import HallError, InvalidState
+from care.errors import HallError, InvalidState, NotAllowed
 
 
 def exception_handler(exc, context):
@@ -21,6 +21,11 @@ def exception_handler(exc, context):
         exc = exceptions.NotFound()
     elif isinstance(exc, PermissionDenied):
         exc = exceptions.PermissionDenied()
+    if isinstance(exc, exceptions.PermissionDenied):  # one code for every refusal
+        return Response(
+            {"code": NotAllowed.code, "message": str(NotAllowed.default_message), "detail": {}},
+            status=NotAllowed.status,
+        )
     response = drf_handler(exc, context)
     if response is None:
         return None

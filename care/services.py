@@ -1,6 +1,7 @@
 """Every write of the hall. Each follows one recipe: lock, check, change, audit, then side
 effects after commit (shared/design/style.md)."""
 
+from django.conf import settings
 from django.contrib.auth.models import Group
 from django.db import IntegrityError, transaction
 from django.db.models import F
@@ -66,21 +67,23 @@ def worker_register(
         raise InvalidInput(_("A worker with this mobile number is already registered."))
     if Worker.objects.filter(national_id_index=index).exists():
         raise InvalidInput(_("A worker with this ID number is already registered."))
-    user = User(username=f"w{mobile.lstrip('+')}")
-    if language:
-        user.language = language
-    user.set_unusable_password()
-    user.save()
-    user.groups.add(Group.objects.get(name=Role.WORKER))
-    worker = Worker.objects.create(
-        user=user,
-        name=name,
-        mobile=mobile,
-        national_id=national_id,
-        national_id_index=index,
-        employer=employer.strip()[:120],
-        membership_number=membership_number.strip()[:30],
-    )
+    try:
+        with transaction.atomic():  # a registration racing this one makes it fail cleanly
+            user = User(username=f"w{mobile.lstrip('+')}", language=language or settings.LANGUAGE_CODE)
+            user.set_unusable_password()
+            user.save()
+            user.groups.add(Group.objects.get(name=Role.WORKER))
+            worker = Worker.objects.create(
+                user=user,
+                name=name,
+                mobile=mobile,
+                national_id=national_id,
+                national_id_index=index,
+                employer=employer.strip()[:120],
+                membership_number=membership_number.strip()[:30],
+            )
+    except IntegrityError:
+        raise InvalidInput(_("This worker is already registered.")) from None
     audit.record(actor=actor, event_type=CareEvent.WORKER_REGISTERED, subject=worker, new={"by": _role_of(actor)})
     return worker
 
@@ -145,7 +148,8 @@ def request_file(
 
 def _tell_worker(case: Case, template: str) -> None:
     sms.notify(
-        recipient=case.worker, template=template,
+        recipient=case.worker,
+        template=template,
         context={"ref": case.reference, "link": sms.link(reverse("care:case_detail", args=[case.pk]))},
     )
 
@@ -186,10 +190,10 @@ def case_take_up(*, case: Case, actor) -> Case:
 @transaction.atomic
 def case_close(*, case: Case, actor) -> Case:
     case = _locked(case)
-    if case.stage == Stage.CLOSED:
-        return case
     if not permissions.can_close(actor, case):
         raise NotAllowed()
+    if case.stage == Stage.CLOSED:
+        return case
     if case.stage != Stage.IN_PROGRESS:
         raise InvalidState()
     old = {"stage": case.stage}
@@ -197,6 +201,7 @@ def case_close(*, case: Case, actor) -> Case:
     case.save(update_fields=["stage", "closed_at"])
     audit.record(actor=actor, event_type=CareEvent.CASE_CLOSED, subject=case, old=old, new={"stage": case.stage})
     _tell_worker(case, "request_closed")
+    push_after_commit(queue_group(case.department), {"event": "closed", "reference": case.reference})
     return case
 
 
@@ -204,10 +209,10 @@ def case_close(*, case: Case, actor) -> Case:
 def case_withdraw(*, case: Case, actor) -> Case:
     """The worker withdraws their own request while it is open."""
     case = _locked(case)
-    if case.stage == Stage.WITHDRAWN:
-        return case
     if not permissions.can_withdraw(actor, case):
         raise NotAllowed()
+    if case.stage == Stage.WITHDRAWN:
+        return case
     if not case.is_open:
         raise InvalidState(_("Only an open request can be withdrawn."))
     old = {"stage": case.stage}

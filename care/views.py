@@ -1,6 +1,7 @@
 """Pages of the hall. Thin: read through selectors, write through services."""
 
 from functools import wraps
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth import logout
@@ -159,7 +160,7 @@ def walk_in_request(request, worker_id: int):
                 _("Request %(ref)s filed for %(name)s and sent to %(dept)s.")
                 % {"ref": case.reference, "name": worker.name, "dept": case.department_label},
             )
-            return redirect(f"{reverse('care:front_desk')}?q={worker.mobile}")
+            return redirect(f"{reverse('care:front_desk')}?{urlencode({'q': worker.mobile})}")
     return render(request, "care/request_form.html", {"form": form, "worker": worker})
 
 

@@ -1,6 +1,7 @@
 """The REST API under /api/v1/, its one error shape, and its self-hosted OpenAPI documents."""
 
 import re
+from html import unescape
 
 import pytest
 from django.conf import settings
@@ -186,6 +187,8 @@ def test_the_api_docs_load_nothing_from_another_host():
     assert all(s.startswith("/") for s in sources), sources
     assert "cdn" not in page.lower()
     assert "https://" not in page
+    for src in re.findall(r'<script src="([^"]*)"', page):
+        assert api().get(unescape(src)).status_code == 200, src  # the sidecar bundle and the start script
 
 
 def test_the_api_docs_scripts_are_allowed_by_the_content_security_policy():
