@@ -57,8 +57,8 @@ ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "" if PRODUCTION else "127.0.0.1,local
 if PRODUCTION and not ALLOWED_HOSTS:
     raise ImproperlyConfigured("ALLOWED_HOSTS must be set when DJANGO_ENV=production")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
-# Where links in SMS point: the public address of the hall's site.
-SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+# Where links in SMS and Twilio's callbacks point: the public address of the hall's site.
+SITE_URL = (secret("SITE_URL") if PRODUCTION else os.environ.get("SITE_URL", "http://127.0.0.1:8000")).rstrip("/")
 
 INSTALLED_APPS = [
     "daphne",
@@ -198,8 +198,9 @@ FIELD_ENCRYPTION_KEYS = secret("FIELD_ENCRYPTION_KEYS")
 BLIND_INDEX_KEY = secret("BLIND_INDEX_KEY")
 
 # --- SMS (Twilio) ---------------------------------------------------------------------------------
-TWILIO_ACCOUNT_SID = os.environ.get("TWILIO_ACCOUNT_SID", "")
-TWILIO_AUTH_TOKEN = os.environ.get("TWILIO_AUTH_TOKEN", "")
+# Unset outside production: SMS go to the console (and the outbox page) instead.
+TWILIO_ACCOUNT_SID = secret("TWILIO_ACCOUNT_SID") if PRODUCTION else os.environ.get("TWILIO_ACCOUNT_SID", "")
+TWILIO_AUTH_TOKEN = secret("TWILIO_AUTH_TOKEN") if PRODUCTION else os.environ.get("TWILIO_AUTH_TOKEN", "")
 TWILIO_FROM_NUMBER = os.environ.get("TWILIO_FROM_NUMBER", "")
 TWILIO_MESSAGING_SERVICE_SID = os.environ.get("TWILIO_MESSAGING_SERVICE_SID", "")
 # Base URL of the Twilio REST API; tests point it at a local server.

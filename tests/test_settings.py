@@ -21,6 +21,10 @@ def production_env(tmp_path) -> dict[str, str]:
         "BLIND_INDEX_KEY": secrets.token_urlsafe(32),
         "ALLOWED_HOSTS": "hall.example.org",
         "DATABASE_URL": f"sqlite:///{tmp_path / 'x.sqlite3'}",
+        "SITE_URL": "https://hall.example.org",
+        "TWILIO_ACCOUNT_SID": "AC" + "0" * 32,
+        "TWILIO_AUTH_TOKEN": secrets.token_hex(16),
+        "TWILIO_FROM_NUMBER": "+15005550006",
     }
 
 
@@ -38,7 +42,11 @@ def test_production_settings_pass_the_deploy_check(production_env):
     assert "WARNING" not in result.stdout + result.stderr
 
 
-@pytest.mark.parametrize("name", ["SECRET_KEY", "FIELD_ENCRYPTION_KEYS", "BLIND_INDEX_KEY", "ALLOWED_HOSTS"])
+@pytest.mark.parametrize(
+    "name",
+    ["SECRET_KEY", "FIELD_ENCRYPTION_KEYS", "BLIND_INDEX_KEY", "ALLOWED_HOSTS", "SITE_URL", "TWILIO_ACCOUNT_SID",
+     "TWILIO_AUTH_TOKEN"],
+)
 def test_production_refuses_to_start_without_a_secret(production_env, name):
     del production_env[name]
     result = deploy_check(production_env)
