@@ -88,6 +88,15 @@ def worker_register(
     return worker
 
 
+@transaction.atomic
+def user_set_language(*, user, language: str) -> None:
+    """The user's language: of their pages, and of the SMS they receive."""
+    if language not in dict(settings.LANGUAGES):
+        raise InvalidInput(_("Choose one of the offered languages."))
+    User.objects.filter(pk=user.pk).update(language=language)
+    user.language = language
+
+
 def _role_of(actor) -> str:
     return ",".join(sorted(actor.roles)) if getattr(actor, "is_authenticated", False) else "self"
 

@@ -8,6 +8,7 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("login/", views.StaffLoginView.as_view(), name="login"),
     path("logout/", views.logout_view, name="logout"),
+    path("language/", views.set_language, name="set_language"),
     path("requests/", views.my_requests, name="my_requests"),
     path("requests/new/", views.request_new, name="request_new"),
     path("front-desk/", views.front_desk, name="front_desk"),

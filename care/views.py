@@ -3,6 +3,7 @@
 from functools import wraps
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.auth.decorators import login_required
@@ -12,6 +13,7 @@ from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.views import i18n as i18n_views
 from django.views.decorators.http import require_POST
 
 from care import permissions, selectors, services
@@ -65,6 +67,16 @@ def form_error(form, error: HallError) -> None:
 class StaffLoginView(LoginView):
     template_name = "care/login.html"
     redirect_authenticated_user = True
+
+
+@require_POST
+def set_language(request):
+    """Switch the page language; a signed-in user's choice is also the language of their SMS."""
+    response = i18n_views.set_language(request)
+    language = request.POST.get("language", "")
+    if request.user.is_authenticated and language in dict(settings.LANGUAGES):
+        services.user_set_language(user=request.user, language=language)
+    return response
 
 
 @require_POST

@@ -273,3 +273,15 @@ def test_the_stylesheets_are_served():
         response = browser().get(href)
         assert response.status_code == 200, href
         assert b"{" in b"".join(response.streaming_content if response.streaming else [response.content])
+
+
+def test_switching_language_also_sets_the_language_of_a_signed_in_users_sms(client):
+    from tests.factories import WorkerFactory
+
+    worker = WorkerFactory()
+    client.force_login(worker.user)
+    response = client.post("/language/", {"language": "en", "next": "/requests/"})
+    assert response.status_code == 302
+    worker.user.refresh_from_db()
+    assert worker.user.language == "en"
+    assert client.get("/requests/").content.decode().count("My requests") >= 1
