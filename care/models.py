@@ -14,7 +14,7 @@ from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 
 from care import registry
 from care.crypto import blind_index
-from care.fields import EncryptedTextField
+from care.fields import EncryptedJSONField, EncryptedTextField
 from care.roles import Role
 
 
@@ -328,7 +328,7 @@ class OutboundSms(FSMModelMixin, models.Model):
         self.error = error[:300]
         self.status_at = at
 
-    @transition(field=status, source=[SmsStatus.QUEUED], target=SmsStatus.SKIPPED)
+    @transition(field=status, source=[SmsStatus.QUEUED, SmsStatus.SENDING], target=SmsStatus.SKIPPED)
     def skip(self, reason):
         self.error = reason[:300]
 
@@ -359,7 +359,7 @@ class SmsReport(models.Model):
 
     kind = models.CharField(max_length=10)  # "status" or "inbound"
     message = models.ForeignKey(OutboundSms, on_delete=models.CASCADE, null=True, blank=True, related_name="reports")
-    payload = models.JSONField()
+    payload = EncryptedJSONField()  # an inbound SMS carries the worker's own words
     received_at = models.DateTimeField(default=timezone.now)
 
 

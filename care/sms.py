@@ -19,6 +19,7 @@ from datetime import datetime, time, timedelta
 
 import requests
 from django.conf import settings
+from django.core.cache import cache
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -176,8 +177,13 @@ def first_send_time(now: datetime, urgency: str) -> datetime:
         return now
     start, end = _quiet_hours()
     local = timezone.localtime(now)
-    if start <= local.time() or local.time() < end:
-        day = local.date() if local.time() < end else local.date() + timedelta(days=1)
+    t = local.time()
+    if start < end:  # e.g. 00:00–07:00, inside one day
+        quiet = start <= t < end
+    else:  # e.g. 21:00–08:00, across midnight; equal hours mean no quiet hours
+        quiet = start != end and (start <= t or t < end)
+    if quiet:
+        day = local.date() if t < end else local.date() + timedelta(days=1)
         return timezone.make_aware(datetime.combine(day, end), local.tzinfo)
     return now
 
@@ -303,16 +309,22 @@ def deliver(*, message_id: int, transport=None) -> OutboundSms | None:
                 return _postpone(message, start, "quiet hours")
             if _rate_limited(message, now):
                 return _postpone(message, now + timedelta(seconds=settings.SMS_RATE_WINDOW_SECONDS), "rate limit")
-        unsure_since = message.attempt_started_at if message.status == SmsStatus.SENDING else None
+        unsure = message.status == SmsStatus.SENDING  # an earlier attempt may have reached Twilio
         message.start_attempt(now)
         message.save(update_fields=["status", "attempts", "attempt_started_at"])
 
     transport = transport or get_transport()
+    if unsure:
+        try:
+            # Nothing can have been sent before the message existed.
+            sid = transport.find(to=message.to, body=message.body, since=message.created_at)
+        except (TransientFailure, AmbiguousOutcome) as exc:
+            return _finish(message_id, retry=f"look-up failed: {exc}", unsure=True)
+        if sid:
+            return _finish(message_id, sid=sid)
     try:
-        sid = transport.find(to=message.to, body=message.body, since=unsure_since) if unsure_since else None
-        if sid is None:
-            callback = link(reverse("care:sms_status", args=[message.pk]))
-            sid = transport.send(to=message.to, body=message.body, status_callback=callback)
+        callback = link(reverse("care:sms_status", args=[message.pk]))
+        sid = transport.send(to=message.to, body=message.body, status_callback=callback)
     except PermanentFailure as exc:
         return _finish(message_id, failed=str(exc))
     except TransientFailure as exc:
@@ -323,6 +335,13 @@ def deliver(*, message_id: int, transport=None) -> OutboundSms | None:
 
 
 def _postpone(message: OutboundSms, until: datetime, why: str) -> OutboundSms:
+    """Try again at ``until``. A message whose last attempt is unsure stays SENDING, so the
+    next attempt still looks it up at Twilio before sending."""
+    if message.status == SmsStatus.SENDING:
+        message.error = why[:300]
+        message.save(update_fields=["error"])
+        _later(message, until)
+        return message
     message.postpone(until, why)
     message.save(update_fields=["status", "send_after", "error"])
     _enqueue(message)
@@ -356,8 +375,10 @@ def _finish(message_id: int, *, sid: str = "", failed: str = "", retry: str = ""
         message.error = retry[:300]
         message.save(update_fields=["error"])
         _later(message, now + retry_delay(message.attempts))
-    else:
-        _postpone(message, now + retry_delay(message.attempts), retry)
+    else:  # Twilio surely did not take it: queue it again
+        message.postpone(now + retry_delay(message.attempts), retry)
+        message.save(update_fields=["status", "send_after", "error"])
+        _enqueue(message)
     return message
 
 
@@ -443,13 +464,20 @@ def _code_hash(mobile: str, code: str) -> str:
 
 
 @transaction.atomic
-def signin_code_request(*, mobile: str) -> None:
+def signin_code_request(*, mobile: str, client_ip: str = "") -> None:
     """Send a 6-digit code to ``mobile`` (registered or not: the answer never tells).
 
-    Beyond SMS_CODES_PER_HOUR codes for one number in an hour, nothing more is sent."""
+    Beyond SMS_CODES_PER_HOUR codes for one number, or SMS_CODES_PER_IP_PER_HOUR requests
+    from one address, in an hour, nothing more is sent."""
     from care.validators import normalize_mobile
 
     mobile = normalize_mobile(mobile)
+    if client_ip:
+        key = f"signin-codes:{client_ip}"
+        cache.add(key, 0, timeout=3600)
+        if cache.incr(key) > settings.SMS_CODES_PER_IP_PER_HOUR:
+            log.info("sign-in code limit reached for an address")
+            return
     now = timezone.now()
     recent = SignInCode.objects.filter(mobile=mobile, created_at__gte=now - timedelta(hours=1)).count()
     if recent >= settings.SMS_CODES_PER_HOUR:

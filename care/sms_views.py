@@ -83,7 +83,7 @@ def signin(request):
     form = MobileForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            sms.signin_code_request(mobile=form.cleaned_data["mobile"])
+            sms.signin_code_request(mobile=form.cleaned_data["mobile"], client_ip=request.META.get("REMOTE_ADDR", ""))
         except HallError as error:
             form_error(form, error)
         else:

@@ -155,6 +155,15 @@ if REDIS_URL:
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
+# Counters for throttling (shared by every process through Redis when there is one).
+CACHES = {
+    "default": (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+        if REDIS_URL
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    )
+}
+
 # --- Background tasks -------------------------------------------------------------------------
 TASKS = {
     "default": {
@@ -300,3 +309,4 @@ SMS_MAX_ATTEMPTS = int(os.environ.get("SMS_MAX_ATTEMPTS", "8"))  # about two hou
 SMS_RATE_LIMIT = 5  # messages to one number ...
 SMS_RATE_WINDOW_SECONDS = 600  # ... within this window; more wait
 SMS_CODES_PER_HOUR = 3  # sign-in codes per number per hour
+SMS_CODES_PER_IP_PER_HOUR = 20  # sign-in code requests per client address per hour
