@@ -7,9 +7,22 @@ from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from care.models import AuditEvent, Case, User, Worker
 
 
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Records that only services write: the admin shows them and changes nothing."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(User)
 class UserAdmin(BaseUserAdmin):
-    fieldsets = BaseUserAdmin.fieldsets + (("Hall", {"fields": ("department", "language")}),)
+    fieldsets = BaseUserAdmin.fieldsets + (("Hall", {"fields": ("department", "mobile", "language")}),)
     list_display = ("username", "department", "is_active", "last_login")
     list_filter = ("groups", "department", "is_active")
 
@@ -25,34 +38,16 @@ class WorkerAdmin(admin.ModelAdmin):
 
 
 @admin.register(Case)
-class CaseAdmin(admin.ModelAdmin):
+class CaseAdmin(ReadOnlyAdmin):
     list_display = ("reference", "department", "stage", "priority", "opened_at", "due_at")
     list_filter = ("department", "stage", "priority")
     search_fields = ("=reference",)
     fields = ("reference", "department", "stage", "priority", "opened_at", "due_at", "closed_at")
     readonly_fields = fields
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin):
+class AuditEventAdmin(ReadOnlyAdmin):
     list_display = ("seq", "at", "actor", "event_type", "subject_type", "subject_id")
     list_filter = ("event_type", "subject_type")
     search_fields = ("=subject_id",)
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

@@ -24,8 +24,9 @@ class User(AbstractUser):
     language = models.CharField(
         _("language"), max_length=10, choices=settings.LANGUAGES, default=settings.LANGUAGE_CODE
     )
-    # Staff only: the department whose queue the user works.
+    # Staff only: the department whose queue the user works, and a mobile for alerts (E.164).
     department = models.CharField(_("department"), max_length=20, blank=True)
+    mobile = models.CharField(_("mobile number"), max_length=16, blank=True)
 
     class Meta(AbstractUser.Meta):
         swappable = "AUTH_USER_MODEL"
@@ -156,6 +157,10 @@ class Case(FSMModelMixin, models.Model):
     @property
     def department_label(self):
         return registry.department(self.department).label
+
+    @property
+    def department_file_url_name(self) -> str:
+        return registry.department(self.department).file_url_name
 
     @property
     def is_open(self) -> bool:

@@ -14,6 +14,8 @@ class Department:
     label: Promise | str
     # How long the department has to take up a new request before it is overdue.
     response_time: timedelta
+    # The URL name (POST, with the hall case's id) that opens the department's own file.
+    file_url_name: str = ""
 
 
 _departments: dict[str, Department] = {}
@@ -40,6 +42,26 @@ class DepartmentAppConfig(AppConfig):
     app's name, label and response time."""
 
     response_time = timedelta(days=3)
+    file_url_name = ""
 
     def ready(self):
-        register_department(Department(self.label, self.verbose_name, self.response_time))
+        register_department(Department(self.label, self.verbose_name, self.response_time, self.file_url_name))
+
+
+@dataclass(frozen=True)
+class NavLink:
+    roles: frozenset[str]
+    label: Promise | str
+    url_name: str
+
+
+_nav: list[NavLink] = []
+
+
+def register_nav(*, roles: set[str], label, url_name: str) -> None:
+    """A department's page in the hall's menu, for the given roles."""
+    _nav.append(NavLink(frozenset(str(r) for r in roles), label, url_name))
+
+
+def nav_for(roles: set[str]) -> list[NavLink]:
+    return [link for link in _nav if link.roles & roles]

@@ -14,7 +14,7 @@ import logging
 import random
 import secrets
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 
 import requests
@@ -30,7 +30,7 @@ from twilio.base.exceptions import TwilioException, TwilioRestException
 
 from care import audit
 from care.errors import InvalidInput, InvalidState, NotAllowed
-from care.models import OutboundSms, SignInCode, SmsOptOut, SmsReport, SmsStatus, Urgency, Worker
+from care.models import OutboundSms, SignInCode, SmsOptOut, SmsReport, SmsStatus, Urgency, User, Worker
 from care.sms_transport import make_twilio_client
 
 log = logging.getLogger(__name__)
@@ -54,6 +54,9 @@ class SmsTemplate:
     code: str
     text: Promise
     essential: bool = False
+    # Example values of the template's own placeholders (besides ref, link and code), so
+    # that tests can render every template and check it reveals nothing.
+    sample: dict = field(default_factory=dict)
 
 
 _templates: dict[str, SmsTemplate] = {}
@@ -129,14 +132,19 @@ def link(path: str) -> str:
 # --- notify ------------------------------------------------------------------------------------
 
 
-def notify(*, recipient: Worker | str, template: str, context: dict, urgency: str = Urgency.NORMAL) -> OutboundSms:
-    """Queue one SMS inside the caller's transaction. ``recipient`` is a worker, or an E.164
-    number for someone not registered yet (sign-in codes)."""
+def notify(*, recipient: Worker | User | str, template: str, context: dict, urgency: str = Urgency.NORMAL):
+    """Queue one SMS inside the caller's transaction. ``recipient`` is a worker, a staff user
+    (their mobile), or an E.164 number of someone not registered (sign-in codes, other parties).
+    Returns the message, or None for a staff user without a mobile number."""
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("notify must be called inside the transaction of the change it reports")
     spec = _templates[template]
     if isinstance(recipient, Worker):
         to, language, worker = recipient.mobile, recipient.language, recipient
+    elif isinstance(recipient, User):
+        if not recipient.mobile:
+            return None
+        to, language, worker = recipient.mobile, recipient.language, None
     else:
         to, language, worker = recipient, translation.get_language() or settings.LANGUAGE_CODE, None
     with translation.override(language):
@@ -275,6 +283,10 @@ def uses_console() -> bool:
 # --- delivery ----------------------------------------------------------------------------------
 
 
+# After the last send whose outcome is unsure, how many more passes only look it up.
+SMS_EXTRA_LOOKUPS = 3
+
+
 def retry_delay(attempts: int) -> timedelta:
     """Exponential backoff with jitter: about base·2^(n-1), capped, times 0.5–1.5."""
     base, cap = settings.SMS_RETRY_BASE_SECONDS, settings.SMS_RETRY_CAP_SECONDS
@@ -322,6 +334,8 @@ def deliver(*, message_id: int, transport=None) -> OutboundSms | None:
             return _finish(message_id, retry=f"look-up failed: {exc}", unsure=True)
         if sid:
             return _finish(message_id, sid=sid)
+        if message.attempts > settings.SMS_MAX_ATTEMPTS:  # this pass only looked: no more sends
+            return _finish(message_id, failed=f"gave up after {settings.SMS_MAX_ATTEMPTS} attempts")
     try:
         callback = link(reverse("care:sms_status", args=[message.pk]))
         sid = transport.send(to=message.to, body=message.body, status_callback=callback)
@@ -366,12 +380,15 @@ def _finish(message_id: int, *, sid: str = "", failed: str = "", retry: str = ""
         message.save(update_fields=["status", "provider_sid", "sent_at", "error"])
     elif message.status != SmsStatus.SENDING:
         return message
-    elif failed or message.attempts >= settings.SMS_MAX_ATTEMPTS:
+    elif failed or (message.attempts >= settings.SMS_MAX_ATTEMPTS and not unsure) or (
+        message.attempts >= settings.SMS_MAX_ATTEMPTS + SMS_EXTRA_LOOKUPS
+    ):
         message.fail(failed or f"gave up after {message.attempts} attempts: {retry}", now)
         message.save(update_fields=["status", "error", "status_at"])
         log.warning("SMS %s failed: %s", message.pk, message.error)
     elif unsure:
-        # Stay SENDING: the next attempt looks the message up at Twilio before resending.
+        # Stay SENDING: the next attempt looks the message up at Twilio before resending
+        # (after the last send, it only looks).
         message.error = retry[:300]
         message.save(update_fields=["error"])
         _later(message, now + retry_delay(message.attempts))

@@ -15,11 +15,12 @@ work is already done, the way services do.
 """
 
 import logging
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 
 from django.conf import settings
 from django.tasks import TaskResultStatus
 from django.utils import timezone
+from django.utils.module_loading import import_string
 from django_tasks_db.models import DBTaskResult
 
 logger = logging.getLogger(__name__)
@@ -44,3 +45,35 @@ def requeue_stale_tasks(*, older_than: timedelta | None = None) -> int:
     else:
         logger.debug("No stale RUNNING tasks")
     return count
+
+
+# --- daily tasks ---------------------------------------------------------------------------------
+
+_daily: dict[str, time] = {}
+
+
+def register_daily(task_path: str, at: time) -> None:
+    """Run the task at ``task_path`` every day at local time ``at`` (apps call this in ready())."""
+    _daily[task_path] = at
+
+
+def ensure_daily_tasks(*, now: datetime | None = None) -> int:
+    """Queue each registered daily task for its next run, unless one is already waiting.
+    The worker calls this at every sweep, so a daily task re-arms itself after it ran."""
+    now = timezone.localtime(now or timezone.now())
+    queued = 0
+    for path, at in _daily.items():
+        if DBTaskResult.objects.filter(task_path=path, status=TaskResultStatus.READY).exists():
+            continue
+        run_at = timezone.make_aware(datetime.combine(now.date(), at), now.tzinfo)
+        if run_at <= now:
+            run_at += timedelta(days=1)
+        import_string(path).using(run_after=run_at).enqueue()
+        queued += 1
+    return queued
+
+
+def housekeeping() -> None:
+    """What the worker does at each sweep."""
+    requeue_stale_tasks()
+    ensure_daily_tasks()

@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 from django.views import i18n as i18n_views
 from django.views.decorators.http import require_POST
 
-from care import permissions, selectors, services
+from care import permissions, registry, selectors, services
 from care.errors import HallError
 from care.forms import QueueFilterForm, RequestForm, WorkerForm, WorkerLookupForm
 from care.models import Worker
@@ -92,8 +92,10 @@ def home(request):
         return redirect("care:my_requests")
     if user.has_role(Role.FRONT_DESK):
         return redirect("care:front_desk")
-    if permissions.is_staff_of_any_department(user) or user.has_role(Role.ARBITRATOR):
+    if permissions.is_staff_of_any_department(user):
         return redirect("care:queue")
+    if links := registry.nav_for(user.roles):  # e.g. an arbitrator's hearings
+        return redirect(links[0].url_name)
     if user.has_perm("care.view_figures"):
         return redirect("care:figures")
     return render(request, "care/home.html")
@@ -207,6 +209,7 @@ def case_detail(request, case_id: int):
             "can_take_up": permissions.can_take_up(request.user, case) and case.assignee_id is None,
             "can_close": permissions.can_close(request.user, case) and case.stage == "in_progress",
             "can_withdraw": permissions.can_withdraw(request.user, case) and case.is_open,
+            "file_url": reverse(case.department_file_url_name, args=[case.pk]) if case.department_file_url_name else "",
         },
     )
 

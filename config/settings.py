@@ -242,6 +242,11 @@ STORAGES = {
 }
 WHITENOISE_USE_FINDERS = not PRODUCTION
 MEDIA_ROOT = BASE_DIR / "var" / "media"
+# Uploads (legal documents: at most 10 MB) stay in memory until they are encrypted, never
+# in a temporary file on disk.
+LEGAL_DOCUMENT_MAX_BYTES = 10 * 1024 * 1024
+FILE_UPLOAD_MAX_MEMORY_SIZE = LEGAL_DOCUMENT_MAX_BYTES + 1024 * 1024
+DATA_UPLOAD_MAX_MEMORY_SIZE = FILE_UPLOAD_MAX_MEMORY_SIZE
 
 # --- API --------------------------------------------------------------------------------------
 REST_FRAMEWORK = {
@@ -261,6 +266,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {
+        "ClaimKindEnum": "legal.models.ClaimKind",
+        "DocumentKindEnum": "legal.models.DocumentKind",
+    },
 }
 
 # --- Security ---------------------------------------------------------------------------------

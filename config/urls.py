@@ -7,6 +7,8 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/v1/", include("care.api_urls")),
+    path("api/v1/legal/", include("legal.api_urls")),
+    path("legal/", include("legal.urls")),
     path("admin/", admin.site.urls),
     path("", include("care.urls")),
 ]

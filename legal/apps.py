@@ -1,4 +1,4 @@
-from datetime import timedelta
+from datetime import time, timedelta
 
 from django.utils.translation import gettext_lazy as _
 
@@ -9,3 +9,15 @@ class LegalConfig(registry.DepartmentAppConfig):
     name = "legal"
     verbose_name = _("Legal aid")
     response_time = timedelta(days=3)
+    file_url_name = "legal:open"
+
+    def ready(self):
+        super().ready()
+        from care.roles import Role
+        from care.tasks_runtime import register_daily
+        from legal import hearings, services, tasks  # noqa: F401 - they register their SMS templates
+
+        register_daily("legal.tasks.flag_deadlines", time(7, 30))
+        registry.register_nav(roles={Role.LEGAL_OFFICER, Role.MEDIATOR}, label=_("Legal aid cases"),
+                              url_name="legal:queue")
+        registry.register_nav(roles={Role.ARBITRATOR}, label=_("My hearings"), url_name="legal:my_hearings")

@@ -83,12 +83,14 @@ def fresh(message: OutboundSms) -> OutboundSms:
 
 
 def notify(worker, template="request_received", context=None, **kwargs) -> OutboundSms:
-    return sms.notify(recipient=worker, template=template, context=context or SAMPLE, **kwargs)
+    context = context or {**SAMPLE, **sms.templates()[template].sample}
+    return sms.notify(recipient=worker, template=template, context=context, **kwargs)
 
 
 def rendered(template: str, language: str, context=None) -> str:
     with translation.override(language):
-        return str(sms.templates()[template].text) % (context or SAMPLE)
+        spec = sms.templates()[template]
+        return str(spec.text) % (context or {**SAMPLE, **spec.sample})
 
 
 def set_status(message: OutboundSms, status: str, **fields) -> OutboundSms:

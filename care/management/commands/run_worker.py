@@ -16,7 +16,7 @@ from django.utils.autoreload import DJANGO_AUTORELOAD_ENV
 from django_tasks_db.management.commands.db_worker import Command as DbWorkerCommand
 from django_tasks_db.management.commands.db_worker import valid_interval
 
-from care.tasks_runtime import requeue_stale_tasks
+from care.tasks_runtime import housekeeping
 
 logger = logging.getLogger(__name__)
 
@@ -25,7 +25,7 @@ def sweep_periodically(every: float, stop: threading.Event) -> None:
     """Requeue stale tasks every ``every`` seconds until ``stop`` is set; never dies on an error."""
     while not stop.wait(every):
         try:
-            requeue_stale_tasks()
+            housekeeping()
         except Exception:
             logger.exception("Sweeping stale tasks failed; trying again in %s s", every)
         finally:
@@ -48,7 +48,7 @@ class Command(DbWorkerCommand):
         # With --reload the parent process only watches files; the child runs the tasks.
         if options["reload"] and not options["batch"] and os.environ.get(DJANGO_AUTORELOAD_ENV) != "true":
             return super().handle(*args, **options)
-        requeue_stale_tasks()
+        housekeeping()
         if sweep_every and not options["batch"]:
             threading.Thread(
                 target=sweep_periodically,

@@ -1,0 +1,40 @@
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from legal.models import ClaimKind, DisputeType, LegalState
+
+
+class DetailsForm(forms.Form):
+    dispute_type = forms.ChoiceField(label=_("Dispute"), choices=DisputeType.choices)
+    employer_name = forms.CharField(label=_("Employer"), max_length=120, required=False)
+    employer_credit_code = forms.CharField(label=_("Unified social credit code"), max_length=18, required=False)
+    employer_address = forms.CharField(label=_("Employer address"), max_length=200, required=False)
+    employer_contact = forms.CharField(label=_("Employer contact"), max_length=100, required=False)
+    employment_start = forms.DateField(label=_("Employment start"), required=False,
+                                       widget=forms.DateInput(attrs={"type": "date"}))
+    employment_end = forms.DateField(label=_("Employment end"), required=False,
+                                     widget=forms.DateInput(attrs={"type": "date"}))
+    dispute_date = forms.DateField(label=_("Dispute date"), required=False,
+                                   widget=forms.DateInput(attrs={"type": "date"}))
+
+
+class ClaimForm(forms.Form):
+    kind = forms.ChoiceField(label=_("Claim"), choices=ClaimKind.choices)
+    amount = forms.DecimalField(label=_("Amount (yuan)"), max_digits=12, decimal_places=2, min_value=0.01)
+    note = forms.CharField(label=_("Note"), max_length=200, required=False)
+
+
+class NoteForm(forms.Form):
+    body = forms.CharField(label=_("Note"), max_length=5000, widget=forms.Textarea(attrs={"rows": 3}))
+
+
+class StepForm(forms.Form):
+    reason = forms.CharField(label=_("Reason (the worker sees it)"), required=False, max_length=2000,
+                             widget=forms.Textarea(attrs={"rows": 2}))
+    appealed_by = forms.ChoiceField(label=_("Party that went to court"), required=False,
+                                    choices=[("", "—"), ("worker", _("Worker")), ("employer", _("Employer"))])
+
+
+class QueueFilterForm(forms.Form):
+    state = forms.ChoiceField(label=_("Stage"), required=False, choices=[("", _("All open"))] + LegalState.choices)
+    due_within = forms.IntegerField(label=_("Deadline within (days)"), required=False, min_value=0, max_value=400)

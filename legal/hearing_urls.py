@@ -1,0 +1,21 @@
+"""Hearings' pages and API; included by legal.urls under /legal/ (app_name "legal")."""
+
+from django.urls import path
+
+from legal import hearing_views as views
+
+urlpatterns = [
+    path("hearings/", views.my_hearings, name="my_hearings"),
+    path("hearings/<int:hearing_id>/", views.hearing_page, name="hearing"),
+    path("cases/<int:legal_case_id>/hearings/new/", views.hearing_new, name="hearing_new"),
+    path("hearings/<int:hearing_id>/reschedule/", views.hearing_reschedule, name="hearing_reschedule"),
+    path("hearings/<int:hearing_id>/cancel/", views.hearing_cancel, name="hearing_cancel"),
+    path("hearings/<int:hearing_id>/outcome/", views.hearing_outcome, name="hearing_outcome"),
+    # API
+    path("api/hearings/", views.MyHearingsApi.as_view(), name="api_hearings"),
+    path("api/cases/<int:legal_case_id>/hearings/", views.ScheduleHearingApi.as_view(), name="api_hearing_new"),
+    path("api/hearings/<int:hearing_id>/reschedule/", views.RescheduleHearingApi.as_view(),
+         name="api_hearing_reschedule"),
+    path("api/hearings/<int:hearing_id>/cancel/", views.CancelHearingApi.as_view(), name="api_hearing_cancel"),
+    path("api/hearings/<int:hearing_id>/outcome/", views.HearingOutcomeApi.as_view(), name="api_hearing_outcome"),
+]

@@ -1,0 +1,34 @@
+"""Every read of legal aid, scoped to the user in the query."""
+
+from django.db.models import Min, Q, QuerySet
+from django.http import Http404
+from django.utils import timezone
+
+from care import permissions as hall
+from legal.models import OPEN_STATES, LegalCase
+
+
+def legal_cases_for_user(*, user) -> QuerySet[LegalCase]:
+    """Legal cases whose content the user may read, with each one's next open deadline."""
+    return (
+        LegalCase.objects.filter(case__in=hall.visible_cases_q_subquery(user))
+        .select_related("case", "case__worker", "case__assignee")
+        .annotate(next_due=Min("deadlines__due_on", filter=Q(deadlines__met_at__isnull=True)))
+    )
+
+
+def legal_case_get_for_user(*, legal_case_id: int, user) -> LegalCase:
+    try:
+        return legal_cases_for_user(user=user).get(pk=legal_case_id)
+    except (LegalCase.DoesNotExist, ValueError, TypeError):
+        raise Http404 from None
+
+
+def legal_queue(*, user, state: str = "", due_within_days: int | None = None) -> QuerySet[LegalCase]:
+    """The legal team's open cases, soonest deadline first."""
+    rows = legal_cases_for_user(user=user).filter(state__in=OPEN_STATES)
+    if state:
+        rows = rows.filter(state=state)
+    if due_within_days is not None:
+        rows = rows.filter(next_due__lte=timezone.localdate() + timezone.timedelta(days=due_within_days))
+    return rows.order_by("next_due", "case__opened_at")
