@@ -65,3 +65,15 @@ def register_nav(*, roles: set[str], label, url_name: str) -> None:
 
 def nav_for(roles: set[str]) -> list[NavLink]:
     return [link for link in _nav if link.roles & roles]
+
+
+_demo_seeders: list = []
+
+
+def register_demo_seeder(seed) -> None:
+    """``seed(accounts)`` adds a department's demo data; ``accounts`` maps role → user."""
+    _demo_seeders.append(seed)
+
+
+def demo_seeders() -> list:
+    return list(_demo_seeders)

@@ -6,7 +6,7 @@ from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
-from care import services
+from care import registry, services
 from care.models import ContactTime, User, Worker
 from care.roles import Role
 from care.validators import id_checksum
@@ -62,6 +62,7 @@ class Command(BaseCommand):
         accounts = {}
         for username, role, department in STAFF:
             user = User.objects.create_user(username=username, password=DEMO_PASSWORD, department=department,
+                                            mobile=f"+86137000000{len(accounts):02d}",
                                             is_staff=role == Role.ADMINISTRATOR,
                                             is_superuser=role == Role.ADMINISTRATOR)
             user.groups.add(Group.objects.get(name=role))
@@ -93,6 +94,8 @@ class Command(BaseCommand):
                     services.case_take_up(case=case, actor=accounts[staff])
                     if rng.random() < 0.3:
                         services.case_close(case=case, actor=accounts[staff])
+        for seed in registry.demo_seeders():
+            seed(accounts)
         self.stdout.write(self.style.SUCCESS(
             f"demo data ready: {len(STAFF)} staff accounts and worker {DEMO_WORKER_MOBILE} "
             f"(username {demo.username}), password {DEMO_PASSWORD}"
