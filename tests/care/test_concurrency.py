@@ -1,7 +1,5 @@
 """Requests and take-ups racing each other on PostgreSQL: real connections, real row locks."""
 
-import threading
-
 import pytest
 from django.db import connection
 from django.utils import timezone
@@ -11,6 +9,7 @@ from care.audit import CareEvent
 from care.errors import NotAllowed
 from care.models import AuditEvent, Case, Stage
 from care.roles import Role
+from tests.concurrency import race
 from tests.factories import CaseFactory, WorkerFactory, staff
 
 pytestmark = [
@@ -20,36 +19,15 @@ pytestmark = [
 ]
 
 
-def race(*calls) -> list:
-    """Run each call in its own thread, all released at the same moment; return what each
-    returned or raised, in order."""
-    start, outcomes = threading.Barrier(len(calls)), [None] * len(calls)
-
-    def run(i, call):
-        try:
-            start.wait()
-            outcomes[i] = call()
-        except Exception as exc:  # noqa: BLE001 - returned to the test
-            outcomes[i] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i, call)) for i, call in enumerate(calls)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert not any(thread.is_alive() for thread in threads), "a thread is stuck"
-    return outcomes
-
-
 def test_requests_filed_at_once_get_distinct_gap_free_references():
     workers = [WorkerFactory() for _ in range(10)]
 
     def filing(worker):
-        return lambda: services.request_file(
-            actor=worker.user, worker=worker, department="legal", description="同时提交的诉求"
-        ).reference
+        return lambda: (
+            services.request_file(
+                actor=worker.user, worker=worker, department="legal", description="同时提交的诉求"
+            ).reference
+        )
 
     references = race(*(filing(w) for w in workers))
 

@@ -3,7 +3,6 @@ legal case, who sees which hearing and case file, the SMS the parties get (and w
 say), the pages and the API, and two schedulings racing for one arbitrator on PostgreSQL."""
 
 import datetime
-import threading
 from html import unescape
 
 import pytest
@@ -34,6 +33,7 @@ from legal.models import (
     Note,
     Representative,
 )
+from tests.concurrency import race
 from tests.factories import CaseFactory, WorkerFactory, staff
 
 pytestmark = pytest.mark.django_db
@@ -798,27 +798,6 @@ def test_the_api_moves_and_cancels(legal_case, officer, arbitrator):
 
 
 # --- racing on PostgreSQL --------------------------------------------------------------------
-
-
-def race(*calls) -> list:
-    start, outcomes = threading.Barrier(len(calls)), [None] * len(calls)
-
-    def run(i, call):
-        try:
-            start.wait()
-            outcomes[i] = call()
-        except Exception as exc:  # noqa: BLE001 - returned to the test
-            outcomes[i] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i, call)) for i, call in enumerate(calls)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert not any(thread.is_alive() for thread in threads), "a thread is stuck"
-    return outcomes
 
 
 @pytest.mark.postgres
