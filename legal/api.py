@@ -1,5 +1,6 @@
 """REST API of legal aid under /api/v1/legal/: the same services and selectors as the pages."""
 
+from django.db.models import F
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.decorators import action
@@ -87,7 +88,7 @@ class LegalCaseViewSet(GenericViewSet):
         rows = selectors.legal_cases_for_user(user=request.user).prefetch_related("claims", "deadlines")
         if state in LegalState.values:
             rows = rows.filter(state=state)
-        page = self.paginate_queryset(rows.order_by("next_due", "pk"))
+        page = self.paginate_queryset(rows.order_by(F("next_due").asc(nulls_last=True), "pk"))
         return self.get_paginated_response(LegalCaseSerializer(page, many=True).data)
 
     def retrieve(self, request, pk=None):

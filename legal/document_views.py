@@ -1,5 +1,5 @@
 """Documents of a legal case: the upload form and download on the case page, and the API
-(``/legal/api/cases/<id>/documents/``, ``/legal/api/documents/<id>/``). Thin: reads through
+(``/api/v1/legal/cases/<id>/documents/``, ``/api/v1/legal/documents/<id>/``). Thin: reads through
 ``legal.documents``' selectors, writes through its services."""
 
 from django import forms
@@ -104,7 +104,7 @@ class DocumentSerializer(serializers.ModelSerializer):
                   "uploaded_at", "signed_complete", "download_url"]
 
     def get_download_url(self, document) -> str:
-        return reverse("legal:api_document_download", args=[document.pk])
+        return reverse("legal_api:document_download", args=[document.pk])
 
 
 class DocumentUploadSerializer(serializers.Serializer):

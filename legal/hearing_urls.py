@@ -1,4 +1,5 @@
-"""Hearings' pages and API; included by legal.urls under /legal/ (app_name "legal")."""
+"""Hearings' pages; included by legal.urls under /legal/ (app_name "legal"). Their API is in
+legal.api_urls."""
 
 from django.urls import path
 
@@ -11,11 +12,4 @@ urlpatterns = [
     path("hearings/<int:hearing_id>/reschedule/", views.hearing_reschedule, name="hearing_reschedule"),
     path("hearings/<int:hearing_id>/cancel/", views.hearing_cancel, name="hearing_cancel"),
     path("hearings/<int:hearing_id>/outcome/", views.hearing_outcome, name="hearing_outcome"),
-    # API
-    path("api/hearings/", views.MyHearingsApi.as_view(), name="api_hearings"),
-    path("api/cases/<int:legal_case_id>/hearings/", views.ScheduleHearingApi.as_view(), name="api_hearing_new"),
-    path("api/hearings/<int:hearing_id>/reschedule/", views.RescheduleHearingApi.as_view(),
-         name="api_hearing_reschedule"),
-    path("api/hearings/<int:hearing_id>/cancel/", views.CancelHearingApi.as_view(), name="api_hearing_cancel"),
-    path("api/hearings/<int:hearing_id>/outcome/", views.HearingOutcomeApi.as_view(), name="api_hearing_outcome"),
 ]

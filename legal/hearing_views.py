@@ -7,7 +7,7 @@ Pages (under /legal/):
 * ``cases/<id>/hearings/new/`` (hearing_new): the legal team's schedule form;
 * ``hearings/<id>/reschedule/``, ``cancel/``, ``outcome/``: the other writes.
 
-API (under /legal/api/): ``hearings/`` (GET, the arbitrator's own), ``cases/<id>/hearings/``
+API (under /api/v1/legal/): ``hearings/`` (GET, the arbitrator's own), ``cases/<id>/hearings/``
 (POST, schedule), ``hearings/<id>/reschedule/``, ``cancel/``, ``outcome/`` (POST).
 """
 

@@ -1,6 +1,6 @@
 """Every read of legal aid, scoped to the user in the query."""
 
-from django.db.models import Min, Q, QuerySet
+from django.db.models import F, Min, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
@@ -31,4 +31,4 @@ def legal_queue(*, user, state: str = "", due_within_days: int | None = None) ->
         rows = rows.filter(state=state)
     if due_within_days is not None:
         rows = rows.filter(next_due__lte=timezone.localdate() + timezone.timedelta(days=due_within_days))
-    return rows.order_by("next_due", "case__opened_at")
+    return rows.order_by(F("next_due").asc(nulls_last=True), "case__opened_at")

@@ -121,7 +121,10 @@ def claim_add(*, legal_case: LegalCase, actor, kind: str, amount, note: str = ""
     if kind not in ClaimKind.values:
         raise InvalidInput(_("Choose a kind of claim from the list."))
     try:
-        amount = Decimal(str(amount)).quantize(Decimal("0.01"))
+        amount = Decimal(str(amount))
+        if not amount.is_finite():
+            raise InvalidOperation
+        amount = amount.quantize(Decimal("0.01"))
     except (InvalidOperation, ValueError):
         raise InvalidInput(_("Enter the amount in yuan, e.g. 18000.00.")) from None
     if amount <= 0 or amount >= Decimal("10000000000"):
@@ -200,7 +203,7 @@ def legal_transition(*, legal_case: LegalCase, actor, transition: str, reason: s
 def _follow_in_hall(legal_case: LegalCase, actor) -> None:
     """The hall's case ends when the legal case ends."""
     case = legal_case.case
-    if legal_case.state == LegalState.WITHDRAWN and case.stage != Stage.WITHDRAWN:
+    if legal_case.state == LegalState.WITHDRAWN and case.is_open:
         case.withdraw(timezone.now())
         case.save(update_fields=["stage", "closed_at"])
     elif legal_case.state in (LegalState.CLOSED, LegalState.DECLINED) and case.stage == Stage.IN_PROGRESS:
@@ -209,10 +212,16 @@ def _follow_in_hall(legal_case: LegalCase, actor) -> None:
 
 
 def _set_deadline(legal_case: LegalCase, rule: str, start: datetime.date) -> Deadline:
-    deadline, _ = Deadline.objects.update_or_create(
-        legal_case=legal_case, rule=rule,
-        defaults={"starts_on": start, "due_on": deadlines.due_date(rule, start), "met_at": None},
-    )
+    """Start a deadline, or move its start (a corrected date): whether it was met, its
+    extension and the days it was suspended are kept."""
+    deadline = Deadline.objects.select_for_update().filter(legal_case=legal_case, rule=rule).first()
+    if deadline is None:
+        return Deadline.objects.create(legal_case=legal_case, rule=rule, starts_on=start,
+                                       due_on=deadlines.due_date(rule, start))
+    extension = deadlines.AWARD_EXTENSION_DAYS if deadline.extended else 0
+    deadline.starts_on = start
+    deadline.due_on = deadlines.due_date(rule, start) + datetime.timedelta(days=deadline.suspended_days + extension)
+    deadline.save(update_fields=["starts_on", "due_on"])
     return deadline
 
 

@@ -51,3 +51,13 @@ def _base_data(request):
 def _is_transactional(request) -> bool:
     marker = request.node.get_closest_marker("django_db")
     return bool(marker and marker.kwargs.get("transaction")) or "transactional_db" in request.fixturenames
+
+
+@pytest.fixture(autouse=True)
+def _no_language_leak():
+    """A request activates its language in the thread; the next test must not inherit it."""
+    from django.utils import translation
+
+    before = translation.get_language()
+    yield
+    translation.activate(before) if before else translation.deactivate()

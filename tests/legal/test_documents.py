@@ -34,6 +34,15 @@ MARKER = b"SECRET-EVIDENCE-4711 \xe5\xb7\xa5\xe8\xb5\x84\xe6\x9d\xa1"  # "...工
 # --- tiny valid files ------------------------------------------------------------------------
 
 
+@pytest.fixture(autouse=True)
+def _english():
+    """Messages are asserted in English."""
+    from django.utils import translation
+
+    with translation.override("en"):
+        yield
+
+
 def pdf(extra: bytes = b"") -> bytes:
     return (b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\n% " + MARKER + b"\n" + extra
             + b"trailer << /Root 1 0 R >>\n%%EOF\n")
@@ -145,7 +154,7 @@ def upload_url(legal_case) -> str:
 
 
 def api_list_url(legal_case) -> str:
-    return reverse("legal:api_documents", args=[legal_case.pk])
+    return reverse("legal_api:documents", args=[legal_case.pk])
 
 
 def messages_of(response) -> list[str]:
@@ -432,7 +441,7 @@ def test_outsiders_get_404_everywhere_and_change_nothing(legal_case, document, w
     events = AuditEvent.objects.count()
 
     assert client.get(reverse("legal:document_download", args=[document.pk])).status_code == 404
-    assert client.get(reverse("legal:api_document_download", args=[document.pk])).status_code == 404
+    assert client.get(reverse("legal_api:document_download", args=[document.pk])).status_code == 404
     assert client.get(api_list_url(legal_case)).status_code == 404
     assert client.post(upload_url(legal_case), {"kind": "evidence", "file": upload(pdf())}).status_code == 404
     response = client.post(api_list_url(legal_case), {"kind": "evidence", "file": upload(pdf())})
@@ -451,7 +460,7 @@ def test_outsiders_get_404_everywhere_and_change_nothing(legal_case, document, w
 
 def test_a_missing_document_is_404_like_a_forbidden_one(officer):
     assert client_for(officer).get(reverse("legal:document_download", args=[999999])).status_code == 404
-    assert client_for(officer).get(reverse("legal:api_document_download", args=[999999])).status_code == 404
+    assert client_for(officer).get(reverse("legal_api:document_download", args=[999999])).status_code == 404
 
 
 def test_anonymous_is_sent_to_sign_in_or_refused(legal_case, document):
@@ -459,7 +468,7 @@ def test_anonymous_is_sent_to_sign_in_or_refused(legal_case, document):
 
     assert client.get(reverse("legal:document_download", args=[document.pk])).status_code == 302
     assert client.post(upload_url(legal_case), {"kind": "evidence", "file": upload(pdf())}).status_code == 302
-    assert client.get(reverse("legal:api_document_download", args=[document.pk])).status_code == 403
+    assert client.get(reverse("legal_api:document_download", args=[document.pk])).status_code == 403
     assert client.post(api_list_url(legal_case), {"kind": "evidence", "file": upload(pdf())}).status_code == 403
     assert Document.objects.count() == 1
     assert downloads() == 0
@@ -523,8 +532,8 @@ def test_the_api_applies_the_same_rules(legal_case, worker):
 def test_the_openapi_schema_describes_the_document_endpoints():
     schema = client_for().get("/api/schema/", {"format": "json"}).json()
 
-    assert {"get", "post"} <= set(schema["paths"]["/legal/api/cases/{legal_case_id}/documents/"])
-    assert "get" in schema["paths"]["/legal/api/documents/{document_id}/"]
+    assert {"get", "post"} <= set(schema["paths"]["/api/v1/legal/cases/{legal_case_id}/documents/"])
+    assert "get" in schema["paths"]["/api/v1/legal/documents/{document_id}/"]
 
 
 # --- the fragment of the case page ---------------------------------------------------------------

@@ -743,36 +743,36 @@ def test_the_api_lists_schedules_and_records(legal_case, officer, arbitrator, ot
         "place": "301室",
     }
 
-    created = post(api(officer), f"/legal/api/cases/{legal_case.pk}/hearings/", body)
+    created = post(api(officer), f"/api/v1/legal/cases/{legal_case.pk}/hearings/", body)
     assert created.status_code == 201, created.content
     hearing_id = created.json()["id"]
     assert created.json()["reference"] == legal_case.case.reference
 
     again = post(
         api(officer),
-        f"/legal/api/cases/{legal_case.pk}/hearings/",
+        f"/api/v1/legal/cases/{legal_case.pk}/hearings/",
         {**body, "starts_at": at(20).isoformat(), "ends_at": at(20, 11).isoformat()},
     )
     assert again.status_code == 409 and again.json()["code"] == "invalid_state"
-    assert post(api(arbitrator), f"/legal/api/cases/{legal_case.pk}/hearings/", body).status_code == 403
-    assert post(api(other_arbitrator), f"/legal/api/cases/{legal_case.pk}/hearings/", body).status_code == 404
-    url = f"/legal/api/cases/{legal_case.pk}/hearings/"
+    assert post(api(arbitrator), f"/api/v1/legal/cases/{legal_case.pk}/hearings/", body).status_code == 403
+    assert post(api(other_arbitrator), f"/api/v1/legal/cases/{legal_case.pk}/hearings/", body).status_code == 404
+    url = f"/api/v1/legal/cases/{legal_case.pk}/hearings/"
     not_arbitrator = post(api(officer), url, {**body, "arbitrator": officer.pk})
     assert not_arbitrator.status_code == 400
 
-    mine = api(arbitrator).get("/legal/api/hearings/")
+    mine = api(arbitrator).get("/api/v1/legal/hearings/")
     assert mine.status_code == 200 and [h["id"] for h in mine.json()["results"]] == [hearing_id]
-    assert api(other_arbitrator).get("/legal/api/hearings/").json()["results"] == []
-    assert api(officer).get("/legal/api/hearings/").status_code == 403
+    assert api(other_arbitrator).get("/api/v1/legal/hearings/").json()["results"] == []
+    assert api(officer).get("/api/v1/legal/hearings/").status_code == 403
 
-    early = post(api(arbitrator), f"/legal/api/hearings/{hearing_id}/outcome/", {"outcome": "award"})
+    early = post(api(arbitrator), f"/api/v1/legal/hearings/{hearing_id}/outcome/", {"outcome": "award"})
     assert early.status_code == 409
     started(Hearing.objects.get(pk=hearing_id))
     assert (
-        post(api(other_arbitrator), f"/legal/api/hearings/{hearing_id}/outcome/", {"outcome": "award"}).status_code
+        post(api(other_arbitrator), f"/api/v1/legal/hearings/{hearing_id}/outcome/", {"outcome": "award"}).status_code
         == 404
     )
-    done = post(api(arbitrator), f"/legal/api/hearings/{hearing_id}/outcome/", {"outcome": "award"})
+    done = post(api(arbitrator), f"/api/v1/legal/hearings/{hearing_id}/outcome/", {"outcome": "award"})
     assert done.status_code == 200 and done.json()["state"] == "held"
     assert state_of(legal_case) == LegalState.AWARD_ISSUED
 
@@ -781,19 +781,19 @@ def test_the_api_moves_and_cancels(legal_case, officer, arbitrator):
     hearing = schedule(legal_case, officer, arbitrator)
     moved = post(
         api(officer),
-        f"/legal/api/hearings/{hearing.pk}/reschedule/",
+        f"/api/v1/legal/hearings/{hearing.pk}/reschedule/",
         {"starts_at": at(12).isoformat(), "ends_at": at(12, 10).isoformat()},
     )
     assert moved.status_code == 200, moved.content
     assert moved.json()["place"] == hearing.place
     short = post(
         api(officer),
-        f"/legal/api/hearings/{hearing.pk}/reschedule/",
+        f"/api/v1/legal/hearings/{hearing.pk}/reschedule/",
         {"starts_at": at(1).isoformat(), "ends_at": at(1, 10).isoformat()},
     )
     assert short.status_code == 400 and short.json()["code"] == "invalid"
-    assert post(api(arbitrator), f"/legal/api/hearings/{hearing.pk}/cancel/", {"reason": "x"}).status_code == 403
-    cancelled = post(api(officer), f"/legal/api/hearings/{hearing.pk}/cancel/", {"reason": "改期"})
+    assert post(api(arbitrator), f"/api/v1/legal/hearings/{hearing.pk}/cancel/", {"reason": "x"}).status_code == 403
+    cancelled = post(api(officer), f"/api/v1/legal/hearings/{hearing.pk}/cancel/", {"reason": "改期"})
     assert cancelled.status_code == 200 and cancelled.json()["state"] == "cancelled"
 
 
