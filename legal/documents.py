@@ -241,6 +241,8 @@ def upload_kinds(user, legal_case: LegalCase) -> list[str]:
         return list(DocumentKind.values)
     if permissions.is_the_worker(user, legal_case):
         return [DocumentKind.EVIDENCE]
+    if permissions.is_hearing_arbitrator(user, legal_case):
+        return [DocumentKind.AWARD]
     return []
 
 

@@ -33,7 +33,8 @@ from care.api import ErrorSerializer
 from care.errors import HallError
 from care.roles import Role
 from care.views import form_error, role_required
-from legal import hearings, permissions, selectors
+from legal import documents, hearings, permissions, selectors
+from legal.document_views import DocumentForm
 from legal.models import Hearing, HearingState
 
 # --- forms -------------------------------------------------------------------------------------
@@ -114,6 +115,10 @@ def hearing_page(request, hearing_id: int):
         "reschedule_form": RescheduleForm(initial=_initial(hearing)) if can_manage else None,
         "cancel_form": CancelForm() if can_manage else None,
         "outcome_form": OutcomeForm() if can_record else None,
+        # The award document: the arbitrator uploads it here (legal/_documents.html).
+        "documents": documents.documents_for_user(legal_case=hearing.legal_case, user=user),
+        "can_upload": documents.can_upload(user, hearing.legal_case),
+        "document_form": DocumentForm(kinds=documents.upload_kinds(user, hearing.legal_case)),
     })
 
 

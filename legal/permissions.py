@@ -29,3 +29,10 @@ def can_act(user, legal_case: LegalCase, transition: str) -> bool:
     if transition == "withdraw":
         return is_the_worker(user, legal_case) or is_legal_team(user, legal_case)
     return is_legal_team(user, legal_case)
+
+
+def is_hearing_arbitrator(user, legal_case: LegalCase) -> bool:
+    """The arbitrator of a (not cancelled) hearing of the case: they may add the award."""
+    return user.has_role(Role.ARBITRATOR) and legal_case.hearings.filter(
+        arbitrator=user, state__in=["scheduled", "held"]
+    ).exists()

@@ -847,3 +847,17 @@ def test_the_legal_case_page_includes_the_hearings(legal_case, officer, arbitrat
     arbitrator_page = browser(arbitrator).get(f"/legal/cases/{legal_case.pk}/")
     assert arbitrator_page.status_code in (200, 404)
     assert NOTE_SECRET not in text(arbitrator_page)
+
+
+def test_the_hearings_arbitrator_uploads_the_award_and_nothing_else(legal_case, officer, arbitrator, other_arbitrator):
+    from legal import documents
+    from legal.models import DocumentKind
+
+    hearing = hearings.hearing_schedule(legal_case=legal_case, actor=officer, arbitrator=arbitrator,
+                                        starts_at=at(10), ends_at=at(10, 11), place="301室")
+    legal_case.refresh_from_db()
+    assert documents.upload_kinds(arbitrator, legal_case) == [DocumentKind.AWARD]
+    assert documents.upload_kinds(other_arbitrator, legal_case) == []
+    page = browser(arbitrator).get(f"/legal/hearings/{hearing.pk}/")
+    assert page.status_code == 200
+    assert 'name="file"' in page.content.decode()
