@@ -1,7 +1,7 @@
 """Every write of legal aid. One recipe (lock, check, change, audit, SMS after the fact)."""
 
 import datetime
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from django.db import transaction
 from django.urls import reverse
@@ -64,6 +64,8 @@ def legal_case_open(*, case: Case, actor) -> LegalCase:
     case = Case.objects.select_for_update().get(pk=case.pk)
     if case.department != permissions.DEPARTMENT:
         raise InvalidInput(_("This case does not belong to legal aid."))
+    if not permissions.hall.works_department(actor, permissions.DEPARTMENT):
+        raise NotAllowed()
     existing = LegalCase.objects.filter(case=case).first()
     if existing:
         return existing
@@ -124,7 +126,7 @@ def claim_add(*, legal_case: LegalCase, actor, kind: str, amount, note: str = ""
         amount = Decimal(str(amount))
         if not amount.is_finite():
             raise InvalidOperation
-        amount = amount.quantize(Decimal("0.01"))
+        amount = amount.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)  # 四舍五入 to the fen
     except (InvalidOperation, ValueError):
         raise InvalidInput(_("Enter the amount in yuan, e.g. 18000.00.")) from None
     if amount <= 0 or amount >= Decimal("10000000000"):

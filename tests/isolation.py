@@ -2,22 +2,51 @@
 
 Apps extend it by adding ``Endpoint`` rows to ``ENDPOINTS`` (and objects to ``World``),
 not by copying the test. For each cell the test checks the status, that a refusal changed
-nothing, and that the case's private content never reaches anyone outside READERS.
+nothing, that the case's private content never reaches anyone outside READERS, and that a
+caseworker's note never reaches anyone outside NOTE_READERS.
 """
 
+import datetime
 from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import timezone
 
 from care.models import Stage
 from care.roles import Role
+from legal.documents import document_upload
+from legal.models import (
+    ClaimKind,
+    ClaimLine,
+    Deadline,
+    DeadlineRule,
+    Document,
+    DocumentKind,
+    Hearing,
+    LegalCase,
+    LegalState,
+    Note,
+)
 from tests.factories import CaseFactory, WorkerFactory, staff
+
+try:  # hearings are built by another module of legal aid; the matrix covers them once they exist
+    from legal.hearings import hearing_record_outcome, hearing_schedule
+except ImportError:  # pragma: no cover
+    hearing_schedule = hearing_record_outcome = None
+HAS_HEARINGS = hearing_schedule is not None
 
 ACTORS = [
     "anonymous", "worker_owner", "worker_stranger", "front_desk", "legal_assignee", "legal_other", "mediator",
     "arbitrator", "counselor", "claims_officer", "claims_reviewer", "childcare_staff", "matchmaker",
-    "center_manager", "administrator",
+    "center_manager", "administrator", "other_arbitrator",
 ]
 
 SECRET = "欠薪纠纷细节-SECRET-7731"
+# A caseworker's note on the legal case: only the legal team of the case reads it.
+NOTE_SECRET = "内部备注-NOTE-SECRET-4409"
+# A tiny PDF whose content is the case's private content.
+PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\n% " + SECRET.encode() + b"\ntrailer << /Root 1 0 R >>\n%%EOF\n"
 
 
 class World:
@@ -41,6 +70,7 @@ class World:
             "matchmaker": staff(Role.MATCHMAKER, "matchmaking"),
             "center_manager": staff(Role.CENTER_MANAGER),
             "administrator": staff(Role.ADMINISTRATOR, is_staff=True, is_superuser=True),
+            "other_arbitrator": staff(Role.ARBITRATOR),
         }
         # A legal case, taken up by one legal officer.
         self.case = CaseFactory(worker=self.owner, department="legal", stage=Stage.IN_PROGRESS,
@@ -53,14 +83,53 @@ class World:
 
         self.sms = OutboundSms.objects.create(to=self.owner.mobile, worker=self.owner, template="request_received",
                                               language="zh-hans", body="QD", status=SmsStatus.FAILED, error="x")
+        self._legal_aid()
+
+    def _legal_aid(self):
+        """The legal file of the case: a claim, a note, a document, an award deadline and, once
+        hearings exist, a hearing before ``arbitrator`` that was held and adjourned. The case
+        ends up ``heard``, waiting for the award (the step ``issue_award``)."""
+        officer = self.users["legal_assignee"]
+        today = timezone.localdate()
+        self.legal_case = LegalCase.objects.create(case=self.case, state=LegalState.COMMITTEE_ACCEPTED,
+                                                   employer_name="青岛某机械有限公司",
+                                                   dispute_date=today - datetime.timedelta(days=90))
+        ClaimLine.objects.create(legal_case=self.legal_case, kind=ClaimKind.WAGES, amount=Decimal("18000.00"),
+                                 note=SECRET)
+        Note.objects.create(legal_case=self.legal_case, author=officer, body=f"{NOTE_SECRET} {SECRET}")
+        Deadline.objects.create(legal_case=self.legal_case, rule=DeadlineRule.AWARD, starts_on=today,
+                                due_on=today + datetime.timedelta(days=45))
+        self.document = document_upload(legal_case=self.legal_case, actor=officer, kind=DocumentKind.EVIDENCE,
+                                         uploaded_file=SimpleUploadedFile("工资条.pdf", PDF))
+        self.hearing = None
+        if HAS_HEARINGS:
+            start = timezone.now() + datetime.timedelta(days=10)
+            hearing = hearing_schedule(legal_case=self.legal_case, actor=officer, arbitrator=self.users["arbitrator"],
+                                       starts_at=start, ends_at=start + datetime.timedelta(hours=2),
+                                       place="市南区香港中路100号 3楼301室")
+            now = timezone.now()  # time passes: the hearing began an hour ago
+            Hearing.objects.filter(pk=hearing.pk).update(starts_at=now - datetime.timedelta(hours=1),
+                                                         ends_at=now + datetime.timedelta(hours=1))
+            self.hearing = hearing_record_outcome(hearing=Hearing.objects.get(pk=hearing.pk),
+                                                  actor=self.users["arbitrator"], outcome="adjourned")
+        else:  # pragma: no cover
+            LegalCase.objects.filter(pk=self.legal_case.pk).update(state=LegalState.HEARD)
 
     def snapshot(self):
-        from care.models import AuditEvent, Case, OutboundSms, SmsOptOut
+        from care.models import AuditEvent, Case, CaseUserObjectPermission, OutboundSms, SmsOptOut
 
         case = Case.objects.get(pk=self.case.pk)
+        legal = LegalCase.objects.get(pk=self.legal_case.pk)
         return (case.stage, case.assignee_id, case.closed_at, Case.objects.count(),
                 AuditEvent.objects.exclude(event_type__endswith=".viewed").count(),
-                OutboundSms.objects.get(pk=self.sms.pk).status, SmsOptOut.objects.count())
+                OutboundSms.objects.get(pk=self.sms.pk).status, SmsOptOut.objects.count(),
+                # legal aid
+                legal.state, legal.updated_at, legal.employer_name, legal.decline_reason, LegalCase.objects.count(),
+                Note.objects.count(), ClaimLine.objects.count(), Document.objects.count(),
+                list(Deadline.objects.order_by("pk").values_list("rule", "due_on", "extended", "met_at",
+                                                                 "suspended_on")),
+                list(Hearing.objects.order_by("pk").values_list("state", "starts_at", "ends_at", "outcome")),
+                CaseUserObjectPermission.objects.count())
 
 
 @dataclass
@@ -82,8 +151,13 @@ def _anon(page: bool) -> dict[str, int]:
     return {"anonymous": 302 if page else 403}
 
 
-# The only actors who may ever read the case's private content, in any response.
-READERS = {"worker_owner", "legal_assignee"}
+# The only actors who may ever read the case's private content, in any response: the worker, the
+# caseworker, and the arbitrator of a hearing of the case (granted the case to read its file).
+READERS = {"worker_owner", "legal_assignee"} | ({"arbitrator"} if HAS_HEARINGS else set())
+# The only actors who may ever read a caseworker's note on the legal case.
+NOTE_READERS = {"legal_assignee"}
+LEGAL_STAFF = {"legal_assignee", "legal_other", "mediator"}
+ARBITRATORS = {"arbitrator", "other_arbitrator"}
 # Who may see the SMS outbox and send a failed message again.
 OUTBOX = {"front_desk", "administrator"}
 
@@ -105,7 +179,7 @@ ENDPOINTS: list[Endpoint] = [
     Endpoint("queue", "get", lambda w: "/queue/",
              {**_anon(True), **dict.fromkeys(["legal_assignee", "legal_other", "mediator", "arbitrator", "counselor",
                                               "claims_officer", "claims_reviewer", "childcare_staff",
-                                              "matchmaker"], 200)}, 403),
+                                              "matchmaker", "other_arbitrator"], 200)}, 403),
     Endpoint("figures", "get", lambda w: "/figures/",
              {**_anon(True), "center_manager": 200, "administrator": 200}, 403),
     Endpoint("admin case list", "get", lambda w: "/admin/care/case/",
@@ -117,11 +191,11 @@ ENDPOINTS: list[Endpoint] = [
              {**_anon(False), **dict.fromkeys(READERS, 200)}, 404),
     Endpoint("api case list", "get", lambda w: "/api/v1/cases/", _anon(False), 200),
     Endpoint("api case close", "post", lambda w: f"/api/v1/cases/{w.case.pk}/close/",
-             {**_anon(False), "legal_assignee": 200, "worker_owner": 403}, 404, writers={"legal_assignee"}),
+             {**_anon(False), **dict.fromkeys(READERS, 403), "legal_assignee": 200}, 404, writers={"legal_assignee"}),
     Endpoint("api case withdraw", "post", lambda w: f"/api/v1/cases/{w.case.pk}/withdraw/",
-             {**_anon(False), "worker_owner": 200, "legal_assignee": 403}, 404, writers={"worker_owner"}),
+             {**_anon(False), **dict.fromkeys(READERS, 403), "worker_owner": 200}, 404, writers={"worker_owner"}),
     Endpoint("api case take-up", "post", lambda w: f"/api/v1/cases/{w.case.pk}/take-up/",
-             {**_anon(False), "worker_owner": 403, "legal_assignee": 200}, 404, writers=set()),
+             {**_anon(False), **dict.fromkeys(READERS, 403), "legal_assignee": 200}, 404, writers=set()),
     Endpoint("api case summaries", "get", lambda w: "/api/v1/case-summaries/",
              {**_anon(False), "front_desk": 200}, 403),
     Endpoint("api worker lookup", "get", lambda w: f"/api/v1/workers/lookup/?q={w.owner.mobile}",
@@ -142,3 +216,85 @@ ENDPOINTS: list[Endpoint] = [
              data={"MessageStatus": "delivered"}),
     Endpoint("unsigned inbound sms", "post", lambda w: "/sms/inbound/", {}, 403, data={"Body": "STOP"}),
 ]
+
+
+def _legal(path: str):
+    return lambda w: f"/legal/cases/{w.legal_case.pk}/{path}"
+
+
+def _api_legal(path: str):
+    return lambda w: f"/api/v1/legal/cases/{w.legal_case.pk}/{path}"
+
+
+# Legal aid. The World's legal case is ``heard``: ``issue_award`` is the legal team's next step,
+# ``accept_aid`` is wrong for its stage, and ``withdraw`` is open to the worker and the team.
+ENDPOINTS += [
+    # Pages
+    Endpoint("legal queue", "get", lambda w: "/legal/", {**_anon(True), **dict.fromkeys(LEGAL_STAFF, 200)}, 403),
+    Endpoint("legal case page", "get", _legal(""), {**_anon(True), **dict.fromkeys(READERS, 200)}, 404),
+    Endpoint("legal file (page)", "get", lambda w: f"/legal/file/{w.case.pk}/",
+             {**_anon(True), **dict.fromkeys(READERS, 302)}, 404),
+    Endpoint("legal file open (page)", "post", lambda w: f"/legal/file/{w.case.pk}/",
+             {**_anon(True), **dict.fromkeys(READERS, 302)}, 404, writers=set()),
+    Endpoint("legal step (page)", "post", _legal("step/issue_award/"),
+             {**_anon(True), **dict.fromkeys(READERS, 302)}, 404, writers={"legal_assignee"}),
+    Endpoint("legal wrong step (page)", "post", _legal("step/accept_aid/"),
+             {**_anon(True), **dict.fromkeys(READERS, 302)}, 404, writers=set()),
+    Endpoint("legal withdraw (page)", "post", _legal("step/withdraw/"),
+             {**_anon(True), **dict.fromkeys(READERS, 302)}, 404, writers={"worker_owner", "legal_assignee"}),
+    Endpoint("legal details (page)", "post", _legal("details/"),
+             {**_anon(True), **dict.fromkeys(READERS, 302)}, 404,
+             data={"dispute_type": "dismissal", "employer_name": "另一家公司"}, writers={"legal_assignee"}),
+    Endpoint("legal claim (page)", "post", _legal("claims/"),
+             {**_anon(True), **dict.fromkeys(READERS, 302)}, 404, data={"kind": "overtime", "amount": "800.00"},
+             writers={"legal_assignee"}),
+    Endpoint("legal note (page)", "post", _legal("notes/"),
+             {**_anon(True), **dict.fromkeys(READERS, 302)}, 404, data={"body": "补充备注"},
+             writers={"legal_assignee"}),
+    Endpoint("legal extend award (page)", "post", _legal("deadlines/extend-award/"),
+             {**_anon(True), **dict.fromkeys(READERS, 302)}, 404, writers={"legal_assignee"}),
+    Endpoint("legal document download (page)", "get", lambda w: f"/legal/documents/{w.document.pk}/",
+             {**_anon(True), **dict.fromkeys(READERS, 200)}, 404),
+    Endpoint("admin legal case list", "get", lambda w: "/admin/legal/legalcase/", {"administrator": 200}, 302),
+    Endpoint("admin legal case page", "get", lambda w: f"/admin/legal/legalcase/{w.legal_case.pk}/change/",
+             {"administrator": 200}, 302),
+    # API
+    Endpoint("api legal case list", "get", lambda w: "/api/v1/legal/cases/", _anon(False), 200),
+    Endpoint("api legal case detail", "get", _api_legal(""), {**_anon(False), **dict.fromkeys(READERS, 200)}, 404),
+    Endpoint("api legal step", "post", _api_legal("step/"),
+             {**_anon(False), **dict.fromkeys(READERS, 403), "legal_assignee": 200}, 404,
+             data={"transition": "issue_award"}, writers={"legal_assignee"}),
+    Endpoint("api legal wrong step", "post", _api_legal("step/"),
+             {**_anon(False), **dict.fromkeys(READERS, 403), "legal_assignee": 409}, 404,
+             data={"transition": "accept_aid"}, writers=set()),
+    Endpoint("api legal withdraw", "post", _api_legal("step/"),
+             {**_anon(False), **dict.fromkeys(READERS, 403), "worker_owner": 200, "legal_assignee": 200}, 404,
+             data={"transition": "withdraw"}, writers={"worker_owner", "legal_assignee"}),
+    Endpoint("api legal details", "post", _api_legal("details/"),
+             {**_anon(False), **dict.fromkeys(READERS, 403), "legal_assignee": 200}, 404,
+             data={"employer_name": "另一家公司"}, writers={"legal_assignee"}),
+    Endpoint("api legal claims", "post", _api_legal("claims/"),
+             {**_anon(False), **dict.fromkeys(READERS, 403), "legal_assignee": 201}, 404,
+             data={"kind": "overtime", "amount": "800.00"}, writers={"legal_assignee"}),
+    Endpoint("api legal notes", "post", _api_legal("notes/"),
+             {**_anon(False), "legal_assignee": 201}, 404, data={"body": "补充备注"}, writers={"legal_assignee"}),
+    Endpoint("api legal documents", "get", lambda w: f"/api/v1/legal/cases/{w.legal_case.pk}/documents/",
+             {**_anon(False), **dict.fromkeys(READERS, 200)}, 404),
+    Endpoint("api legal document download", "get", lambda w: f"/api/v1/legal/documents/{w.document.pk}/",
+             {**_anon(False), **dict.fromkeys(READERS, 200)}, 404),
+]
+
+if HAS_HEARINGS:
+    ENDPOINTS += [
+        Endpoint("my hearings", "get", lambda w: "/legal/hearings/",
+                 {**_anon(True), **dict.fromkeys(ARBITRATORS, 200)}, 403),
+        Endpoint("hearing page", "get", lambda w: f"/legal/hearings/{w.hearing.pk}/",
+                 {**_anon(True), **dict.fromkeys(READERS, 200)}, 404),
+        Endpoint("hearing outcome (page)", "post", lambda w: f"/legal/hearings/{w.hearing.pk}/outcome/",
+                 {**_anon(True), **dict.fromkeys(READERS, 302)}, 404, data={"outcome": "award"}, writers=set()),
+        Endpoint("api my hearings", "get", lambda w: "/api/v1/legal/hearings/",
+                 {**_anon(False), **dict.fromkeys(ARBITRATORS, 200)}, 403),
+        Endpoint("api hearing cancel", "post", lambda w: f"/api/v1/legal/hearings/{w.hearing.pk}/cancel/",
+                 {**_anon(False), **dict.fromkeys(READERS, 403), "legal_assignee": 409}, 404,
+                 data={"reason": "改期"}, writers=set()),
+    ]
