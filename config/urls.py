@@ -9,6 +9,7 @@ urlpatterns = [
     path("api/v1/", include("care.api_urls")),
     path("api/v1/legal/", include("legal.api_urls")),
     path("legal/", include("legal.urls")),
+    path("sign/", include("legal.signing_urls")),  # agreement signing by personal link (ADR 0009)
     path("admin/", admin.site.urls),
     path("", include("care.urls")),
 ]

@@ -15,7 +15,7 @@ class LegalConfig(registry.DepartmentAppConfig):
         super().ready()
         from care.roles import Role
         from care.tasks_runtime import register_daily
-        from legal import demo, hearings, services, tasks  # noqa: F401 - they register their SMS templates
+        from legal import demo, hearings, services, signing, tasks  # noqa: F401 - they register SMS templates
 
         register_daily("legal.tasks.flag_deadlines", time(7, 30))
         registry.register_nav(roles={Role.LEGAL_OFFICER, Role.MEDIATOR}, label=_("Legal aid cases"),

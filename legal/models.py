@@ -6,6 +6,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy  # Signature.Party (agreement signing)
 from django_fsm import FSMField, FSMModelMixin, transition
 
 from care.fields import EncryptedTextField
@@ -256,3 +257,38 @@ class Hearing(FSMModelMixin, models.Model):
     @transition(field=state, source=HearingState.SCHEDULED, target=HearingState.CANCELLED)
     def cancel(self):
         pass
+
+
+# --- added for agreement signing (legal.signing, ADR 0009) -------------------------------------
+
+
+class Signature(models.Model):
+    """One party's signature on a mediation agreement, signed online through a personal link
+    (legal.signing). Only the sha256 of the link's token is stored; the token travels in the
+    SMS alone."""
+
+    class Party(models.TextChoices):
+        WORKER = "worker", _("Worker")
+        EMPLOYER = "employer", pgettext_lazy("party to a dispute", "Employer")
+
+    legal_case = models.ForeignKey(LegalCase, on_delete=models.CASCADE, related_name="signatures")
+    document = models.ForeignKey(Document, on_delete=models.CASCADE, related_name="signatures")
+    party = models.CharField(_("party"), max_length=10, choices=Party.choices)
+    name = models.CharField(_("name"), max_length=50)  # the signatory's name on record
+    mobile = models.CharField(_("mobile number"), max_length=16)  # E.164
+    token_hash = models.CharField(max_length=64, unique=True)  # sha256 of the token in the link
+    sent_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    sent_at = models.DateTimeField()  # the current link's; it expires legal.signing.LINK_DAYS later
+    viewed_at = models.DateTimeField(null=True, blank=True)
+    signed_at = models.DateTimeField(null=True, blank=True)
+    signed_name = models.CharField(max_length=50, blank=True)  # as typed
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=300, blank=True)
+    document_sha256 = models.CharField(max_length=64)  # of the agreement as sent, and as signed
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            # Several representatives of the employer may sign: one signature per party and number.
+            models.UniqueConstraint(fields=["document", "party", "mobile"], name="one_signature_per_signatory"),
+        ]

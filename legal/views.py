@@ -16,7 +16,7 @@ from care import selectors as hall_selectors
 from care import services as hall_services
 from care.errors import HallError
 from care.views import allowed_if, paginated
-from legal import documents, hearings, permissions, selectors, services
+from legal import documents, hearings, permissions, selectors, services, signing
 from legal.document_views import DocumentForm
 from legal.forms import ClaimForm, DetailsForm, NoteForm, QueueFilterForm, StepForm
 from legal.hearing_views import HearingForm
@@ -117,6 +117,7 @@ def _department_fragments(user, legal_case) -> dict:
         "hearings": hearings.hearings_for_case(legal_case=legal_case, user=user),
         "can_schedule": hearings.can_schedule(user=user, legal_case=legal_case),
         "hearing_form": HearingForm(),
+        "signing": signing.signing_panel(legal_case=legal_case, user=user),  # legal/_signing.html (ADR 0009)
     }
 
 
