@@ -11,7 +11,7 @@ from care import selectors as hall_selectors
 from care import services as hall_services
 from care.api import ErrorSerializer
 from legal import permissions, selectors, services
-from legal.models import ClaimKind, ClaimLine, Deadline, DisputeType, LegalCase, LegalState
+from legal.models import ClaimKind, ClaimLine, Deadline, DisputeType, LegalCase, LegalState, Representative
 
 
 class ClaimSerializer(serializers.ModelSerializer):
@@ -61,6 +61,12 @@ class ClaimCreateSerializer(serializers.Serializer):
     kind = serializers.ChoiceField(choices=ClaimKind.choices)
     amount = serializers.DecimalField(max_digits=12, decimal_places=2)
     note = serializers.CharField(max_length=200, required=False, default="", allow_blank=True)
+
+
+class RepresentativeSerializer(serializers.Serializer):
+    side = serializers.ChoiceField(choices=Representative.Side.choices)
+    name = serializers.CharField(max_length=50)
+    mobile = serializers.CharField(max_length=20, required=False, default="", allow_blank=True)
 
 
 class NoteSerializer(serializers.Serializer):
@@ -129,6 +135,15 @@ class LegalCaseViewSet(GenericViewSet):
         data.is_valid(raise_exception=True)
         line = services.claim_add(legal_case=self.get_legal_case(), actor=request.user, **data.validated_data)
         return Response(ClaimSerializer(line).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=RepresentativeSerializer, responses={201: RepresentativeSerializer, 400: ErrorSerializer})
+    @action(detail=True, methods=["post"])
+    def representatives(self, request, pk=None):
+        data = RepresentativeSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        representative = services.representative_add(legal_case=self.get_legal_case(), actor=request.user,
+                                                     **data.validated_data)
+        return Response(RepresentativeSerializer(representative).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=NoteSerializer, responses={201: None, 403: ErrorSerializer})
     @action(detail=True, methods=["post"])

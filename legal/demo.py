@@ -40,6 +40,8 @@ def seed(accounts: dict) -> None:
                  ["accept_aid", "prepare_application", "file_application", "committee_accept"]][i]
         for step in steps:
             legal_case = services.legal_transition(legal_case=legal_case, actor=officer, transition=step)
+        services.representative_add(legal_case=legal_case, actor=officer, side="employer", name="张经理",
+                                    mobile=f"+861390000009{i}")
         if legal_case.state == "committee_accepted":
             starts = timezone.localtime() + datetime.timedelta(days=7)
             starts = starts.replace(hour=9, minute=30, second=0, microsecond=0)

@@ -1,7 +1,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from legal.models import ClaimKind, DisputeType, LegalState
+from legal.models import ClaimKind, DisputeType, LegalState, Representative
 
 
 class DetailsForm(forms.Form):
@@ -38,3 +38,10 @@ class StepForm(forms.Form):
 class QueueFilterForm(forms.Form):
     state = forms.ChoiceField(label=_("Stage"), required=False, choices=[("", _("All open"))] + LegalState.choices)
     due_within = forms.IntegerField(label=_("Deadline within (days)"), required=False, min_value=0, max_value=400)
+
+
+class RepresentativeForm(forms.Form):
+    side = forms.ChoiceField(label=_("Side"), choices=Representative.Side.choices)
+    name = forms.CharField(label=_("Name"), max_length=50)
+    mobile = forms.CharField(label=_("Mobile number"), max_length=20, required=False,
+                             help_text=_("Needed to send an employer's representative the agreement to sign."))

@@ -14,8 +14,19 @@ from care import audit, sms
 from care import services as hall
 from care.errors import InvalidInput, InvalidState, NotAllowed
 from care.models import Case, Stage
+from care.validators import normalize_mobile
 from legal import deadlines, permissions
-from legal.models import ClaimKind, ClaimLine, Deadline, DeadlineRule, DisputeType, LegalCase, LegalState, Note
+from legal.models import (
+    ClaimKind,
+    ClaimLine,
+    Deadline,
+    DeadlineRule,
+    DisputeType,
+    LegalCase,
+    LegalState,
+    Note,
+    Representative,
+)
 from legal.validators import normalize_credit_code
 
 
@@ -26,6 +37,7 @@ class LegalEvent:
     CLAIM_ADDED = "legal.claim_added"
     CLAIM_REMOVED = "legal.claim_removed"
     NOTE_ADDED = "legal.note_added"
+    REPRESENTATIVE_ADDED = "legal.representative_added"
     NOTES_VIEWED = "legal.notes_viewed"
     DEADLINE_EXTENDED = "legal.deadline_extended"
     DEADLINE_SUSPENDED = "legal.deadline_suspended"
@@ -145,6 +157,25 @@ def claim_remove(*, line: ClaimLine, actor) -> None:
     audit.record(actor=actor, event_type=LegalEvent.CLAIM_REMOVED, subject=legal_case,
                  old={"claim": line.pk, "kind": line.kind, "amount": str(line.amount)})
     line.delete()
+
+
+@transaction.atomic
+def representative_add(*, legal_case: LegalCase, actor, side: str, name: str, mobile: str = "") -> Representative:
+    """A party's representative; an employer's with a mobile can be sent the agreement to sign."""
+    legal_case = _locked(legal_case)
+    if not permissions.is_legal_team(actor, legal_case):
+        raise NotAllowed()
+    if side not in Representative.Side.values:
+        raise InvalidInput(_("Choose whose representative this is."))
+    name = name.strip()
+    if not name:
+        raise InvalidInput(_("Enter the representative's name."))
+    representative = Representative.objects.create(
+        legal_case=legal_case, side=side, name=name[:50], mobile=normalize_mobile(mobile) if mobile.strip() else "",
+    )
+    audit.record(actor=actor, event_type=LegalEvent.REPRESENTATIVE_ADDED, subject=legal_case,
+                 new={"representative": representative.pk, "side": side})
+    return representative
 
 
 @transaction.atomic

@@ -18,7 +18,7 @@ from care.errors import HallError
 from care.views import allowed_if, paginated
 from legal import documents, hearings, permissions, selectors, services, signing
 from legal.document_views import DocumentForm
-from legal.forms import ClaimForm, DetailsForm, NoteForm, QueueFilterForm, StepForm
+from legal.forms import ClaimForm, DetailsForm, NoteForm, QueueFilterForm, RepresentativeForm, StepForm
 from legal.hearing_views import HearingForm
 
 # The steps a page may offer as buttons, in lifecycle order, with their labels.
@@ -102,6 +102,8 @@ def case_page(request, legal_case_id: int):
         "step_form": StepForm(),
         "details_form": DetailsForm(initial={f: getattr(legal_case, f) for f in services.DETAIL_FIELDS}),
         "claim_form": ClaimForm(),
+        "representatives": legal_case.representatives.order_by("side", "pk"),
+        "representative_form": RepresentativeForm(),
         "note_form": NoteForm(),
         **_department_fragments(request.user, legal_case),
     }
@@ -167,6 +169,13 @@ def edit_details(request, legal_case_id: int):
 @login_required
 def add_claim(request, legal_case_id: int):
     return _form_act(request, legal_case_id, ClaimForm, services.claim_add, _("The claim is added."))
+
+
+@require_POST
+@login_required
+def add_representative(request, legal_case_id: int):
+    return _form_act(request, legal_case_id, RepresentativeForm, services.representative_add,
+                     _("The representative is added."))
 
 
 @require_POST

@@ -1253,3 +1253,29 @@ def test_the_daily_task_is_queued_once(now, runs_at):
     assert timezone.localtime(queued.run_after).replace(tzinfo=None) == runs_at
     assert ensure_daily_tasks(now=now) == 0
     assert DBTaskResult.objects.filter(task_path=path).count() == 1
+
+
+# --- representatives ---------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_the_legal_team_adds_representatives_and_others_cannot():
+    from legal.models import Representative
+
+    officer = staff(Role.LEGAL_OFFICER, "legal")
+    case = CaseFactory(department="legal", assignee=officer, stage="in_progress")
+    grant_case(case=case, user=officer)
+    legal_case = LegalCase.objects.create(case=case, state="mediation")
+
+    rep = services.representative_add(legal_case=legal_case, actor=officer, side="employer", name=" 张经理 ",
+                                       mobile="139 0000 0099")
+    assert (rep.side, rep.name, rep.mobile) == ("employer", "张经理", "+8613900000099")
+    assert AuditEvent.objects.filter(event_type="legal.representative_added").count() == 1
+
+    with pytest.raises(NotAllowed):
+        services.representative_add(legal_case=legal_case, actor=case.worker.user, side="worker", name="李四")
+    with pytest.raises(InvalidInput):
+        services.representative_add(legal_case=legal_case, actor=officer, side="employer", name="王五", mobile="123")
+    with pytest.raises(InvalidInput):
+        services.representative_add(legal_case=legal_case, actor=officer, side="judge", name="王五")
+    assert Representative.objects.count() == 1
