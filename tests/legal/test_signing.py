@@ -29,6 +29,7 @@ from legal import documents, signing
 from legal.models import Document, DocumentKind, LegalCase, LegalState, Representative, Signature
 from legal.services import legal_transition
 from legal.signing import SigningEvent
+from tests.concurrency import race
 from tests.factories import CaseFactory, WorkerFactory, staff
 
 pytestmark = pytest.mark.django_db
@@ -68,8 +69,9 @@ def png() -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
     ihdr = struct.pack(">IIBBBBB", 1, 1, 8, 0, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\x00\x00")) + chunk(
-        b"IEND", b"")
+    return (
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\x00\x00")) + chunk(b"IEND", b"")
+    )
 
 
 # --- people, the case, the agreement ---------------------------------------------------------------
@@ -86,13 +88,15 @@ def worker():
 
 
 def make_case(officer, worker=None, state=LegalState.MEDIATION, *, employer_mobile=EMPLOYER_MOBILE) -> LegalCase:
-    case = CaseFactory(department="legal", stage=Stage.IN_PROGRESS, assignee=officer,
-                       **({"worker": worker} if worker else {}))
+    case = CaseFactory(
+        department="legal", stage=Stage.IN_PROGRESS, assignee=officer, **({"worker": worker} if worker else {})
+    )
     grant_case(case=case, user=officer)
     legal_case = LegalCase.objects.create(case=case, state=state, employer_name="青岛某机械有限公司")
     if employer_mobile is not None:
-        Representative.objects.create(legal_case=legal_case, side="employer", name=EMPLOYER_NAME,
-                                      mobile=employer_mobile)
+        Representative.objects.create(
+            legal_case=legal_case, side="employer", name=EMPLOYER_NAME, mobile=employer_mobile
+        )
     return legal_case
 
 
@@ -103,8 +107,9 @@ def legal_case(officer, worker):
 
 def upload(legal_case, officer, data: bytes | None = None, *, name="调解协议.pdf", kind=DocumentKind.AGREEMENT):
     data = agreement_pdf() if data is None else data
-    return documents.document_upload(legal_case=legal_case, actor=officer, kind=kind,
-                                     uploaded_file=SimpleUploadedFile(name, data))
+    return documents.document_upload(
+        legal_case=legal_case, actor=officer, kind=kind, uploaded_file=SimpleUploadedFile(name, data)
+    )
 
 
 @pytest.fixture
@@ -180,7 +185,9 @@ def test_the_full_flow_from_sending_to_settling(legal_case, officer, worker, agr
     assert response.status_code == 302
     assert response.url == reverse("legal:case", args=[legal_case.pk])
     assert {(s.party, s.name, s.mobile) for s in Signature.objects.all()} == {
-        ("worker", WORKER_NAME, worker.mobile), ("employer", EMPLOYER_NAME, EMPLOYER_MOBILE)}
+        ("worker", WORKER_NAME, worker.mobile),
+        ("employer", EMPLOYER_NAME, EMPLOYER_MOBILE),
+    }
     assert AuditEvent.objects.filter(event_type=SigningEvent.SENT, actor=officer).count() == 1
     worker_token, employer_token = token_sent_to(worker.mobile), token_sent_to(EMPLOYER_MOBILE)
     assert worker_token != employer_token
@@ -233,7 +240,9 @@ def test_the_full_flow_from_sending_to_settling(legal_case, officer, worker, agr
     assert AuditEvent.objects.filter(event_type=SigningEvent.SIGNED).count() == 2
     assert AuditEvent.objects.filter(event_type=SigningEvent.COMPLETED).count() == 1
     assert set(OutboundSms.objects.filter(template="agreement_signed").values_list("to", flat=True)) == {
-        worker.mobile, EMPLOYER_MOBILE}
+        worker.mobile,
+        EMPLOYER_MOBILE,
+    }
 
     legal_case.refresh_from_db()
     assert legal_case.has_signed_agreement()
@@ -303,8 +312,9 @@ def test_only_the_legal_team_of_the_case_sends(legal_case, officer, worker, agre
     assert snapshot() == before
 
 
-@pytest.mark.parametrize("state", [LegalState.CONSULTATION, LegalState.AID_ACCEPTED, LegalState.MEDIATION_FAILED,
-                                   LegalState.SETTLED])
+@pytest.mark.parametrize(
+    "state", [LegalState.CONSULTATION, LegalState.AID_ACCEPTED, LegalState.MEDIATION_FAILED, LegalState.SETTLED]
+)
 def test_sending_is_refused_outside_mediation(officer, worker, state):
     legal_case = make_case(officer, worker)
     document = upload(legal_case, officer)
@@ -350,7 +360,10 @@ def test_every_employer_representative_with_a_mobile_signs(legal_case, officer, 
     send(legal_case, officer, agreement)
 
     assert sorted(Signature.objects.values_list("party", "mobile")) == [
-        ("employer", EMPLOYER_MOBILE), ("employer", "+8613900000004"), ("worker", worker.mobile)]
+        ("employer", EMPLOYER_MOBILE),
+        ("employer", "+8613900000004"),
+        ("worker", worker.mobile),
+    ]
 
 
 # --- how a party signs -----------------------------------------------------------------------------
@@ -406,8 +419,9 @@ def test_a_changed_agreement_cannot_be_signed(sent, agreement):
     other = agreement_pdf(text="AGREEMENT-CHANGED-0001")
     import base64
 
-    Document.objects.filter(pk=agreement.pk).update(content=base64.b64encode(other).decode(),
-                                                    sha256=hashlib.sha256(other).hexdigest())
+    Document.objects.filter(pk=agreement.pk).update(
+        content=base64.b64encode(other).decode(), sha256=hashlib.sha256(other).hexdigest()
+    )
     before = snapshot()
 
     with pytest.raises(InvalidState):
@@ -466,8 +480,13 @@ def test_a_link_dies_when_the_case_leaves_mediation(legal_case, officer, sent):
 
 def test_a_guessed_or_malformed_token_is_a_404(sent):
     phone = browser()
-    for token in [secrets.token_urlsafe(32), "abc", sent["worker"][:-1] + ("A" if sent["worker"][-1] != "A" else "B"),
-                  hashlib.sha256(sent["worker"].encode()).hexdigest()[:43], "send"]:
+    for token in [
+        secrets.token_urlsafe(32),
+        "abc",
+        sent["worker"][:-1] + ("A" if sent["worker"][-1] != "A" else "B"),
+        hashlib.sha256(sent["worker"].encode()).hexdigest()[:43],
+        "send",
+    ]:
         assert phone.get(f"/sign/{token}/").status_code == 404
         assert phone.get(f"/sign/{token}/document/").status_code == 404
         assert phone.post(f"/sign/{token}/", {"signed_name": WORKER_NAME, "agree": "on"}).status_code == 404
@@ -522,7 +541,9 @@ def test_a_representative_removed_before_sending_again_loses_the_link(legal_case
 
     assert browser().get(sign_url(sent["employer"])).status_code == 404
     assert sorted(Signature.objects.values_list("party", "mobile")) == [
-        ("employer", "+8613900000006"), ("worker", legal_case.case.worker.mobile)]
+        ("employer", "+8613900000006"),
+        ("worker", legal_case.case.worker.mobile),
+    ]
 
 
 # --- what is stored and what is sent ---------------------------------------------------------------
@@ -551,8 +572,9 @@ def test_the_database_holds_hashes_of_tokens_and_encrypted_pdfs(legal_case, offi
         assert any(token in m.body for m in OutboundSms.objects.all())
         assert Signature.objects.filter(token_hash=hashlib.sha256(token.encode()).hexdigest()).exists()
     with connection.cursor() as cursor:
-        cursor.execute("SELECT content, sha256 FROM legal_document WHERE signed_complete = %s OR id = %s",
-                       [True, agreement.pk])
+        cursor.execute(
+            "SELECT content, sha256 FROM legal_document WHERE signed_complete = %s OR id = %s", [True, agreement.pk]
+        )
         stored = cursor.fetchall()
     assert len(stored) == 2
     for content, _sha in stored:
@@ -573,8 +595,18 @@ def test_sms_bodies_name_no_service_and_carry_nothing_of_the_agreement(legal_cas
     for body in bodies:
         assert sms.contains_sensitive_word(body) is None
         assert "/legal/" not in body
-        for secret in ["AGREEMENT-CONTENT-5521", "18000", "调解", "协议", "mediation", "agreement", agreement.filename,
-                       agreement.sha256, WORKER_NAME, "李经理"]:
+        for secret in [
+            "AGREEMENT-CONTENT-5521",
+            "18000",
+            "调解",
+            "协议",
+            "mediation",
+            "agreement",
+            agreement.filename,
+            agreement.sha256,
+            WORKER_NAME,
+            "李经理",
+        ]:
             assert secret not in body
         assert legal_case.case.reference in body
     # The employer's representative has no account: the hall's language, Chinese.
@@ -615,29 +647,6 @@ def test_the_fragment_shows_each_signatory_to_the_legal_team_only(legal_case, of
 
 
 # --- the last two signatures at once (PostgreSQL: real connections, real row locks) --------------
-
-
-def race(*calls) -> list:
-    import threading
-
-    start, outcomes = threading.Barrier(len(calls)), [None] * len(calls)
-
-    def run(i, call):
-        try:
-            start.wait()
-            outcomes[i] = call()
-        except Exception as exc:  # noqa: BLE001 - returned to the test
-            outcomes[i] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i, call)) for i, call in enumerate(calls)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert not any(thread.is_alive() for thread in threads), "a thread is stuck"
-    return outcomes
 
 
 @pytest.mark.postgres
