@@ -387,3 +387,16 @@ class SignInCode(models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["mobile", "-created_at"], name="signin_code_idx")]
+
+
+# Mutual-insurance claims live in their own module of the hall (ADR 0010).
+from care.claims.models import (  # noqa: E402, F401
+    Claim,
+    Enrolment,
+    EnrolmentImport,
+    Invoice,
+    PaymentBatch,
+    Plan,
+    PlanVersion,
+    Receipt,
+)

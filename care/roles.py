@@ -40,13 +40,21 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
     Role.MEDIATOR: ["care.view_case", "care.change_case"],
     Role.ARBITRATOR: ["care.view_case"],
     Role.COUNSELOR: ["care.view_case", "care.change_case"],
-    Role.CLAIMS_OFFICER: ["care.view_case", "care.change_case"],
-    Role.CLAIMS_REVIEWER: ["care.view_case", "care.change_case"],
+    Role.CLAIMS_OFFICER: [
+        "care.view_case", "care.change_case", "care.add_enrolmentimport", "care.view_enrolment",
+        "care.add_paymentbatch", "care.view_paymentbatch", "care.change_paymentbatch",
+    ],
+    Role.CLAIMS_REVIEWER: [
+        "care.view_case", "care.change_case", "care.view_enrolment", "care.view_paymentbatch",
+        "care.change_paymentbatch",
+    ],
     Role.CHILDCARE_STAFF: ["care.view_case", "care.change_case"],
     Role.MATCHMAKER: ["care.view_case", "care.change_case"],
     Role.CENTER_MANAGER: ["care.view_figures"],
     Role.ADMINISTRATOR: [
-        "care.view_figures", "care.view_auditevent", "care.view_outboundsms", "care.retry_outboundsms",
+        "care.view_figures", "care.view_plan", "care.add_plan", "care.change_plan", "care.view_planversion",
+        "care.add_planversion", "care.change_planversion", "care.view_auditevent", "care.view_outboundsms",
+        "care.retry_outboundsms",
     ],
 }
 

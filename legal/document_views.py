@@ -21,6 +21,7 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from care import uploads
 from care.api import ErrorSerializer
 from care.errors import HallError, NotAllowed
 from legal import documents, selectors
@@ -39,7 +40,7 @@ class DocumentForm(forms.Form):
         super().__init__(*args, **kwargs)
         if kinds is not None:
             self.fields["kind"].choices = [(k, label) for k, label in DocumentKind.choices if k in kinds]
-        self.fields["file"].widget.attrs["accept"] = documents.ACCEPT_ATTRIBUTE
+        self.fields["file"].widget.attrs["accept"] = uploads.ACCEPT_ATTRIBUTE
         self.fields["file"].help_text = _(
             "PDF, PNG, JPEG, WEBP, Word or Excel, at most %(size)s. Files are stored encrypted."
         ) % {"size": filesizeformat(documents.max_bytes())}

@@ -34,7 +34,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from care import audit, sms
+from care import audit, sms, uploads
 from care.errors import InvalidInput, InvalidState, NotAllowed
 from care.validators import normalize_mobile
 from legal import documents, permissions
@@ -211,7 +211,7 @@ def agreement_send_for_signing(*, legal_case: LegalCase, actor, document: Docume
         raise InvalidInput(_("This document does not belong to this case."))
     if document.kind != DocumentKind.AGREEMENT or document.signed_complete:
         raise InvalidInput(_("Only a mediation agreement that is not signed yet can be sent for signing."))
-    if document.content_type != documents.PDF.content_type:
+    if document.content_type != uploads.PDF.content_type:
         raise InvalidInput(_("Only a PDF can be sent for signing: upload the agreement as a PDF."))
     data, digest = _content(document)
     if digest != document.sha256:
@@ -347,11 +347,11 @@ def _store_signed_copy(*, legal_case: LegalCase, data: bytes, filename: str, upl
     safe, base64 in the encrypted column, with its sha256). Not through document_upload: nobody
     uploads it (the system does, when the last party signs), so its permission check and its
     audit actor do not apply; the caller audits."""
-    file_type = documents.sniff(data)
+    file_type = uploads.sniff(data)
     return Document.objects.create(
         legal_case=legal_case,
         kind=DocumentKind.AGREEMENT,
-        filename=documents.safe_filename(f"{filename}{file_type.extensions[0]}", file_type),
+        filename=uploads.safe_filename(f"{filename}{file_type.extensions[0]}", file_type),
         content_type=file_type.content_type,
         size=len(data),
         sha256=hashlib.sha256(data).hexdigest(),
@@ -475,7 +475,7 @@ def signing_panel(*, legal_case: LegalCase, user) -> SigningPanel | None:
         row = AgreementRow(document=document, signatures=by_document.get(document.pk, []))
         if document.signed_complete or row.all_signed:
             pass
-        elif document.content_type != documents.PDF.content_type:
+        elif document.content_type != uploads.PDF.content_type:
             row.why_not = _("Only a PDF can be sent for signing.")
         elif not in_mediation:
             row.why_not = _("Agreements are sent for signing while the case is in mediation.")

@@ -18,6 +18,7 @@ from django.template.loader import render_to_string
 from django.test import Client, RequestFactory
 from django.urls import reverse
 
+from care import uploads
 from care.errors import InvalidInput, InvalidState, NotAllowed
 from care.models import AuditEvent, Stage
 from care.permissions import grant_case
@@ -173,8 +174,8 @@ ACCEPTED = [
     pytest.param(png(), "工资条.png", "image/png", id="png"),
     pytest.param(jpeg(), "照片.jpg", "image/jpeg", id="jpeg"),
     pytest.param(webp(), "截图.webp", "image/webp", id="webp"),
-    pytest.param(ooxml(), "劳动合同.docx", documents.DOCX.content_type, id="docx"),
-    pytest.param(ooxml(EXCEL_MAIN, "/xl/workbook.xml"), "考勤.xlsx", documents.XLSX.content_type, id="xlsx"),
+    pytest.param(ooxml(), "劳动合同.docx", uploads.DOCX.content_type, id="docx"),
+    pytest.param(ooxml(EXCEL_MAIN, "/xl/workbook.xml"), "考勤.xlsx", uploads.XLSX.content_type, id="xlsx"),
     pytest.param(ole("WordDocument", "1Table"), "旧合同.doc", "application/msword", id="doc"),
     pytest.param(ole("Workbook"), "旧考勤.xls", "application/vnd.ms-excel", id="xls"),
 ]
@@ -296,20 +297,20 @@ def test_an_unknown_kind_is_refused(legal_case, officer):
 
 
 @pytest.mark.parametrize(("name", "file_type", "expected"), [
-    ("../../etc/passwd.pdf", documents.PDF, "passwd.pdf"),
-    ("C:\\Users\\张三\\Desktop\\劳动合同（签字版）.PDF", documents.PDF, "劳动合同（签字版）.pdf"),
-    ("invoice\u202efdp.exe", documents.PDF, "invoicefdp.exe.pdf"),
-    ("工资\x00条\n\r\t.png", documents.PNG, "工资条.png"),
-    ("scan.pdf", documents.PNG, "scan.pdf.png"),
-    ("照片.JPEG", documents.JPEG, "照片.jpeg"),
-    ('a<b>:"c|d?*.docx', documents.DOCX, "a_b___c_d__.docx"),
-    ("", documents.PDF, "document.pdf"),
-    ("...", documents.XLSX, "document.xlsx"),
-    (".bashrc", documents.PDF, "bashrc.pdf"),
-    ("长" * 300 + ".pdf", documents.PDF, "长" * 196 + ".pdf"),
+    ("../../etc/passwd.pdf", uploads.PDF, "passwd.pdf"),
+    ("C:\\Users\\张三\\Desktop\\劳动合同（签字版）.PDF", uploads.PDF, "劳动合同（签字版）.pdf"),
+    ("invoice\u202efdp.exe", uploads.PDF, "invoicefdp.exe.pdf"),
+    ("工资\x00条\n\r\t.png", uploads.PNG, "工资条.png"),
+    ("scan.pdf", uploads.PNG, "scan.pdf.png"),
+    ("照片.JPEG", uploads.JPEG, "照片.jpeg"),
+    ('a<b>:"c|d?*.docx', uploads.DOCX, "a_b___c_d__.docx"),
+    ("", uploads.PDF, "document.pdf"),
+    ("...", uploads.XLSX, "document.xlsx"),
+    (".bashrc", uploads.PDF, "bashrc.pdf"),
+    ("长" * 300 + ".pdf", uploads.PDF, "长" * 196 + ".pdf"),
 ])
 def test_file_names_are_made_safe_and_keep_chinese(name, file_type, expected):
-    assert documents.safe_filename(name, file_type) == expected
+    assert uploads.safe_filename(name, file_type) == expected
 
 
 # --- how it is stored ----------------------------------------------------------------------------
@@ -493,7 +494,7 @@ def test_the_api_uploads_lists_and_downloads(legal_case, officer, worker):
     assert response.status_code == 201, response.content
     body = response.json()
     assert (body["kind"], body["filename"], body["content_type"]) == ("application", "仲裁申请书.docx",
-                                                                      documents.DOCX.content_type)
+                                                                      uploads.DOCX.content_type)
     assert (body["size"], body["sha256"]) == (len(data), hashlib.sha256(data).hexdigest())
     assert "content" not in body
 
@@ -503,7 +504,7 @@ def test_the_api_uploads_lists_and_downloads(legal_case, officer, worker):
     download = client_for(worker.user).get(body["download_url"], HTTP_ACCEPT="application/pdf")
     assert download.status_code == 200
     assert download.content == data
-    assert download["Content-Type"] == documents.DOCX.content_type
+    assert download["Content-Type"] == uploads.DOCX.content_type
     assert download["Content-Disposition"].startswith("attachment;")
     assert (download["X-Content-Type-Options"], download["Cache-Control"]) == ("nosniff", "no-store")
     assert downloads() == 1
