@@ -12,4 +12,5 @@ class CareConfig(AppConfig):
         from care.registry import Department, register_department
 
         # Mutual-insurance claims are run by the hall itself.
-        register_department(Department("claims", _("Mutual-insurance claims"), timedelta(days=5)))
+        register_department(Department("claims", _("Mutual-insurance claims"), timedelta(days=5), "claims:for_case"))
+        from care.claims import services  # noqa: F401 - registers the claims SMS templates

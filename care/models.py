@@ -183,6 +183,11 @@ class Case(FSMModelMixin, models.Model):
     def withdraw(self, at):
         self.closed_at = at
 
+    @transition(field=stage, source=[Stage.CLOSED], target=Stage.IN_PROGRESS)
+    def reopen(self):
+        """A department reopens its case (e.g. a rejected claim appealed)."""
+        self.closed_at = None
+
 
 class CaseUserObjectPermission(UserObjectPermissionBase):
     """Direct foreign-key object permissions for cases (guardian's generic table is slow)."""

@@ -7,7 +7,9 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/v1/", include("care.api_urls")),
+    path("api/v1/claims/", include("care.claims.api_urls")),
     path("api/v1/legal/", include("legal.api_urls")),
+    path("claims/", include("care.claims.urls")),
     path("legal/", include("legal.urls")),
     path("sign/", include("legal.signing_urls")),  # agreement signing by personal link (ADR 0009)
     path("admin/", admin.site.urls),

@@ -1,0 +1,135 @@
+"""Every read of claims, scoped to the user in the query."""
+
+import datetime
+from decimal import Decimal
+
+from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models.functions import TruncMonth
+from django.http import Http404
+
+from care import permissions as hall
+from care.claims import permissions
+from care.claims.models import (
+    COUNTED_STATES,
+    Claim,
+    ClaimState,
+    Enrolment,
+    PaymentBatch,
+    PlanVersion,
+    Receipt,
+)
+from care.roles import Role
+
+
+def _visible_q(user) -> Q:
+    q = Q(case__in=hall.visible_cases_q_subquery(user))
+    if permissions.is_reviewer(user):
+        q |= Q(state=ClaimState.SECOND_APPROVAL)
+    return q
+
+
+def claims_for_user(*, user) -> QuerySet[Claim]:
+    if not user.is_authenticated:
+        return Claim.objects.none()
+    return (Claim.objects.filter(_visible_q(user))
+            .select_related("case", "case__worker", "case__assignee", "enrolment__plan")
+            .order_by("-submitted_at", "-pk"))
+
+
+def claim_get_for_user(*, claim_id, user) -> Claim:
+    """The claim, if ``user`` may read it; Http404 otherwise (absent or forbidden alike)."""
+    try:
+        return claims_for_user(user=user).get(pk=claim_id)
+    except (Claim.DoesNotExist, ValueError, TypeError):
+        raise Http404 from None
+
+
+def claim_queue(*, user, state: str = "", query: str = "") -> QuerySet[Claim]:
+    """The claims office's queue: new claims to take up, the user's own, and (reviewers)
+    claims waiting for a second approval."""
+    rows = claims_for_user(user=user)
+    if state:
+        rows = rows.filter(state=state)
+    else:
+        rows = rows.filter(state__in=[ClaimState.SUBMITTED, ClaimState.UNDER_REVIEW, ClaimState.INFO_REQUESTED,
+                                      ClaimState.SECOND_APPROVAL, ClaimState.APPROVED])
+    if query:
+        rows = rows.filter(case__reference__icontains=query.strip())
+    return rows.order_by("submitted_at", "pk")
+
+
+def receipt_get_for_user(*, receipt_id, user) -> Receipt:
+    try:
+        return Receipt.objects.select_related("claim__case").get(
+            pk=receipt_id, claim__in=claims_for_user(user=user).values("pk"))
+    except (Receipt.DoesNotExist, ValueError, TypeError):
+        raise Http404 from None
+
+
+def version_in_force(*, plan_id: int, day: datetime.date) -> PlanVersion | None:
+    return PlanVersion.objects.filter(plan_id=plan_id, effective_from__lte=day).order_by("-effective_from").first()
+
+
+def cover_start(enrolment: Enrolment) -> datetime.date:
+    """The first day of the member's unbroken cover in the plan that includes ``enrolment``
+    (renewals without a gap do not start a new waiting period)."""
+    periods = list(Enrolment.objects.filter(worker_id=enrolment.worker_id, plan_id=enrolment.plan_id,
+                                            starts_on__lte=enrolment.starts_on)
+                   .order_by("-starts_on").values_list("starts_on", "ends_on"))
+    start = enrolment.starts_on
+    for starts_on, ends_on in periods:
+        if starts_on < start and ends_on >= start - datetime.timedelta(days=1):
+            start = starts_on
+    return start
+
+
+def used_in_year(*, worker_id: int, plan_id: int, year: int, exclude_claim_id: int | None = None) -> Decimal:
+    """What the member's approved and paid claims in the plan took of that year's cap."""
+    rows = Claim.objects.filter(enrolment__worker_id=worker_id, enrolment__plan_id=plan_id, cap_year=year,
+                                state__in=COUNTED_STATES)
+    if exclude_claim_id:
+        rows = rows.exclude(pk=exclude_claim_id)
+    return rows.aggregate(total=Sum("approved_amount"))["total"] or Decimal("0.00")
+
+
+def cover_for_worker(*, worker) -> list[dict]:
+    """The member's enrolments, newest first, with this year's use of each plan's annual cap."""
+    today = datetime.date.today()
+    rows = []
+    for enrolment in Enrolment.objects.filter(worker=worker).select_related("plan").order_by("-starts_on"):
+        version = version_in_force(plan_id=enrolment.plan_id, day=min(max(today, enrolment.starts_on),
+                                                                     enrolment.ends_on))
+        used = used_in_year(worker_id=worker.pk, plan_id=enrolment.plan_id, year=today.year)
+        rows.append({"enrolment": enrolment, "version": version, "current": enrolment.covers(today),
+                     "used": used, "left": max(Decimal("0.00"), version.annual_cap - used) if version else None})
+    return rows
+
+
+def batches_for_user(*, user) -> QuerySet[PaymentBatch]:
+    if not permissions.is_claims_staff(user):
+        return PaymentBatch.objects.none()
+    return PaymentBatch.objects.select_related("created_by", "paid_by").order_by("-created_at")
+
+
+def batch_get_for_user(*, batch_id, user) -> PaymentBatch:
+    try:
+        return batches_for_user(user=user).get(pk=batch_id)
+    except (PaymentBatch.DoesNotExist, ValueError, TypeError):
+        raise Http404 from None
+
+
+def ready_to_pay() -> QuerySet[Claim]:
+    return Claim.objects.filter(state=ClaimState.APPROVED, batch__isnull=True)
+
+
+def paid_by_month_and_category(*, since: datetime.date | None = None) -> list[dict]:
+    """Totals paid, by month and category, for the center manager: counts and sums only."""
+    rows = Claim.objects.filter(state=ClaimState.PAID)
+    if since:
+        rows = rows.filter(paid_at__date__gte=since)
+    return list(rows.annotate(month=TruncMonth("paid_at")).values("month", "category")
+                .annotate(claims=Count("pk"), total=Sum("approved_amount")).order_by("-month", "category"))
+
+
+def is_member(user) -> bool:
+    return user.is_authenticated and user.has_role(Role.WORKER)
