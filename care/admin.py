@@ -51,3 +51,4 @@ class AuditEventAdmin(ReadOnlyAdmin):
     list_display = ("seq", "at", "actor", "event_type", "subject_type", "subject_id")
     list_filter = ("event_type", "subject_type")
     search_fields = ("=subject_id",)
+from care.claims import admin as claims_admin  # noqa: E402, F401 - the claims pages of the admin

@@ -67,6 +67,21 @@ def nav_for(roles: set[str]) -> list[NavLink]:
     return [link for link in _nav if link.roles & roles]
 
 
+_file_checks: dict = {}
+
+
+def register_file_check(department: str, has_file) -> None:
+    """``has_file(case)`` tells whether the department keeps its own file for ``case``. A case
+    with a file ends through the department (its lifecycle closes or withdraws the hall's case),
+    never directly in the hall."""
+    _file_checks[department] = has_file
+
+
+def has_department_file(case) -> bool:
+    check = _file_checks.get(case.department)
+    return bool(check and check(case))
+
+
 _demo_seeders: list = []
 
 

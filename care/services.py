@@ -170,6 +170,11 @@ def _locked(case: Case) -> Case:
     return Case.objects.select_for_update().select_related("worker").get(pk=case.pk)
 
 
+def _refuse_if_department_file(case: Case) -> None:
+    if registry.has_department_file(case):
+        raise InvalidState(_("This request is handled in the service's file: close or withdraw it there."))
+
+
 @transaction.atomic
 def case_take_up(*, case: Case, actor) -> Case:
     """'Assign to me': the caseworker takes a case from the queue."""
@@ -203,6 +208,7 @@ def case_close(*, case: Case, actor) -> Case:
         raise NotAllowed()
     if case.stage == Stage.CLOSED:
         return case
+    _refuse_if_department_file(case)
     if case.stage != Stage.IN_PROGRESS:
         raise InvalidState()
     old = {"stage": case.stage}
@@ -224,6 +230,7 @@ def case_withdraw(*, case: Case, actor) -> Case:
         return case
     if not case.is_open:
         raise InvalidState(_("Only an open request can be withdrawn."))
+    _refuse_if_department_file(case)
     old = {"stage": case.stage}
     case.withdraw(timezone.now())
     case.save(update_fields=["stage", "closed_at"])

@@ -201,14 +201,15 @@ def queue(request):
 def case_detail(request, case_id: int):
     case = selectors.case_get_for_user(case_id=case_id, user=request.user)
     services.case_record_view(case=case, actor=request.user)
+    has_file = registry.has_department_file(case)  # the service's file owns how the case ends
     return render(
         request,
         "care/case_detail.html",
         {
             "case": case,
             "can_take_up": permissions.can_take_up(request.user, case) and case.assignee_id is None,
-            "can_close": permissions.can_close(request.user, case) and case.stage == "in_progress",
-            "can_withdraw": permissions.can_withdraw(request.user, case) and case.is_open,
+            "can_close": permissions.can_close(request.user, case) and case.stage == "in_progress" and not has_file,
+            "can_withdraw": permissions.can_withdraw(request.user, case) and case.is_open and not has_file,
             "file_url": reverse(case.department_file_url_name, args=[case.pk]) if case.department_file_url_name else "",
         },
     )

@@ -197,7 +197,8 @@ def _locked(claim: Claim) -> Claim:
 
 
 def _link(claim: Claim) -> str:
-    return sms.link(reverse("claims:claim", args=[claim.pk]))
+    """The hall's page of the request: an SMS never carries an address naming the service."""
+    return sms.link(reverse("care:case_detail", args=[claim.case_id]))
 
 
 @transaction.atomic

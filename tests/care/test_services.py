@@ -342,3 +342,24 @@ def test_reading_a_case_is_audited(in_progress, officer):
     services.case_record_view(case=in_progress, actor=officer)
     [event] = events(CareEvent.CASE_VIEWED)
     assert (event.actor, event.subject_id, event.old, event.new) == (officer, str(in_progress.pk), {}, {})
+
+
+# --- a department's file owns how its case ends --------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_a_case_with_a_department_file_ends_only_through_the_department(officer, refused):
+    from django.test import Client
+
+    from legal.models import LegalCase
+
+    case = CaseFactory(department="legal", stage=Stage.IN_PROGRESS, assignee=officer)
+    LegalCase.objects.create(case=case)
+    refused(InvalidState, lambda: services.case_close(case=case, actor=officer), case)
+    refused(InvalidState, lambda: services.case_withdraw(case=case, actor=case.worker.user), case)
+    page = Client()
+    page.force_login(case.worker.user)
+    assert b"/withdraw/" not in page.get(f"/cases/{case.pk}/").content
+    # without a file the hall closes it as before
+    plain = CaseFactory(department="legal", stage=Stage.IN_PROGRESS, assignee=officer)
+    assert services.case_close(case=plain, actor=officer).stage == Stage.CLOSED

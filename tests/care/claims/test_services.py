@@ -16,7 +16,17 @@ from care.claims.models import Claim, ClaimState, Invoice, PaymentBatch, Receipt
 from care.errors import InvalidInput, InvalidState, NotAllowed
 from care.models import AuditEvent, Case, OutboundSms, Stage
 from care.roles import Role
-from tests.care.claims.helpers import BANK, RECEIPT_PDF, enrol, file_claim, invoice, make_plan, officer, reviewed, reviewer
+from tests.care.claims.helpers import (
+    BANK,
+    RECEIPT_PDF,
+    enrol,
+    file_claim,
+    invoice,
+    make_plan,
+    officer,
+    reviewed,
+    reviewer,
+)
 from tests.factories import WorkerFactory, staff
 
 pytestmark = pytest.mark.django_db
