@@ -13,7 +13,9 @@ import zipfile
 from dataclasses import dataclass
 from xml.etree import ElementTree
 
+from django.http import HttpResponse
 from django.template.defaultfilters import filesizeformat
+from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 
 from care.errors import InvalidInput
@@ -198,3 +200,14 @@ def read_upload(uploaded_file, *, limit: int) -> bytes:
     if not data:
         raise InvalidInput(_("The file is empty."), detail={"file": "empty"})
     return data
+
+
+def file_response(data: bytes, *, filename: str, content_type: str) -> HttpResponse:
+    """A stored file as an attachment, never rendered by the browser in the site's origin."""
+    response = HttpResponse(data, content_type=content_type)
+    response["Content-Disposition"] = content_disposition_header(as_attachment=True, filename=filename)
+    response["Content-Length"] = str(len(data))
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Cache-Control"] = "no-store"
+    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    return response

@@ -269,6 +269,8 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "ClaimKindEnum": "legal.models.ClaimKind",
         "DocumentKindEnum": "legal.models.DocumentKind",
+        "ClaimStateEnum": "care.claims.models.ClaimState",
+        "ClaimCategoryEnum": "care.claims.models.Category",
     },
 }
 

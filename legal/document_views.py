@@ -10,7 +10,6 @@ from django.http import HttpResponse
 from django.shortcuts import redirect
 from django.template.defaultfilters import filesizeformat
 from django.urls import reverse
-from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
@@ -47,14 +46,7 @@ class DocumentForm(forms.Form):
 
 
 def document_file_response(document: Document, data: bytes) -> HttpResponse:
-    """The file as an attachment, never rendered by the browser in the site's origin."""
-    response = HttpResponse(data, content_type=document.content_type)
-    response["Content-Disposition"] = content_disposition_header(as_attachment=True, filename=document.filename)
-    response["Content-Length"] = str(len(data))
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Cache-Control"] = "no-store"
-    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
-    return response
+    return uploads.file_response(data, filename=document.filename, content_type=document.content_type)
 
 
 # --- pages -------------------------------------------------------------------------------------

@@ -45,6 +45,10 @@ ACTORS = [
 SECRET = "欠薪纠纷细节-SECRET-7731"
 # A caseworker's note on the legal case: only the legal team of the case reads it.
 NOTE_SECRET = "内部备注-NOTE-SECRET-4409"
+PDF_HEAD, PDF_TAIL = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\n% ", b"\ntrailer << /Root 1 0 R >>\n%%EOF\n"
+# A claim's private content (its diagnosis, a receipt): only the member and the claim's handler.
+CLAIM_SECRET = "住院诊断-CLAIM-SECRET-5120"
+CLAIM_PDF = PDF_HEAD + CLAIM_SECRET.encode() + PDF_TAIL
 # A tiny PDF whose content is the case's private content.
 PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\n% " + SECRET.encode() + b"\ntrailer << /Root 1 0 R >>\n%%EOF\n"
 
@@ -84,6 +88,21 @@ class World:
         self.sms = OutboundSms.objects.create(to=self.owner.mobile, worker=self.owner, template="request_received",
                                               language="zh-hans", body="QD", status=SmsStatus.FAILED, error="x")
         self._legal_aid()
+        self._claims()
+
+    def _claims(self):
+        """A mutual-aid claim of the owner, taken up by ``claims_officer`` for review: payable,
+        so ``approve`` is the handler's next step. Its diagnosis, its answer and a receipt carry
+        CLAIM_SECRET."""
+        from care.claims import services as claims
+        from tests.care.claims.helpers import enrol, file_claim, invoice, make_plan
+
+        officer = self.users["claims_officer"]
+        self.claim = file_claim(enrolment=enrol(self.owner, make_plan()), diagnosis=CLAIM_SECRET,
+                                invoices=[invoice("ISO0000001", "4800.00")])
+        self.claim = claims.claim_transition(claim=self.claim, actor=officer, transition="start_review")
+        self.receipt = claims.receipt_upload(claim=self.claim, actor=officer,
+                                             uploaded_file=SimpleUploadedFile("发票.pdf", CLAIM_PDF))
 
     def _legal_aid(self):
         """The legal file of the case: a claim, a note, a document, an award deadline and, once
@@ -116,6 +135,7 @@ class World:
             LegalCase.objects.filter(pk=self.legal_case.pk).update(state=LegalState.HEARD)
 
     def snapshot(self):
+        from care.claims.models import Claim, Invoice, PaymentBatch, Receipt
         from care.models import AuditEvent, Case, CaseUserObjectPermission, OutboundSms, SmsOptOut
 
         case = Case.objects.get(pk=self.case.pk)
@@ -129,7 +149,11 @@ class World:
                 list(Deadline.objects.order_by("pk").values_list("rule", "due_on", "extended", "met_at",
                                                                  "suspended_on")),
                 list(Hearing.objects.order_by("pk").values_list("state", "starts_at", "ends_at", "outcome")),
-                CaseUserObjectPermission.objects.count())
+                CaseUserObjectPermission.objects.count(),
+                # claims
+                list(Claim.objects.order_by("pk").values_list("state", "approved_amount", "first_approver",
+                                                                "updated_at")),
+                Invoice.objects.count(), Receipt.objects.count(), PaymentBatch.objects.count())
 
 
 @dataclass

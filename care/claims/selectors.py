@@ -6,6 +6,7 @@ from decimal import Decimal
 from django.db.models import Count, Q, QuerySet, Sum
 from django.db.models.functions import TruncMonth
 from django.http import Http404
+from django.utils import timezone
 
 from care import permissions as hall
 from care.claims import permissions
@@ -93,16 +94,25 @@ def used_in_year(*, worker_id: int, plan_id: int, year: int, exclude_claim_id: i
 
 
 def cover_for_worker(*, worker) -> list[dict]:
-    """The member's enrolments, newest first, with this year's use of each plan's annual cap."""
-    today = datetime.date.today()
+    """The member's enrolments, newest first, each with the use of its plan's annual cap: this
+    year's for current cover, the last covered year's for past cover."""
+    today = timezone.localdate()
     rows = []
     for enrolment in Enrolment.objects.filter(worker=worker).select_related("plan").order_by("-starts_on"):
-        version = version_in_force(plan_id=enrolment.plan_id, day=min(max(today, enrolment.starts_on),
-                                                                     enrolment.ends_on))
-        used = used_in_year(worker_id=worker.pk, plan_id=enrolment.plan_id, year=today.year)
-        rows.append({"enrolment": enrolment, "version": version, "current": enrolment.covers(today),
+        day = min(max(today, enrolment.starts_on), enrolment.ends_on)
+        version = version_in_force(plan_id=enrolment.plan_id, day=day)
+        used = used_in_year(worker_id=worker.pk, plan_id=enrolment.plan_id, year=day.year)
+        rows.append({"enrolment": enrolment, "version": version, "current": enrolment.covers(today), "year": day.year,
                      "used": used, "left": max(Decimal("0.00"), version.annual_cap - used) if version else None})
     return rows
+
+
+def enrolment_get_for_worker(*, enrolment_id, worker) -> Enrolment | None:
+    """One of the member's own enrolments, or None."""
+    try:
+        return Enrolment.objects.select_related("plan").get(pk=enrolment_id, worker=worker)
+    except (Enrolment.DoesNotExist, ValueError, TypeError):
+        return None
 
 
 def batches_for_user(*, user) -> QuerySet[PaymentBatch]:

@@ -18,6 +18,7 @@ from django.utils.translation import gettext_lazy
 from django_fsm import can_proceed
 
 from care import audit, sms, uploads
+from care import permissions as hall_permissions
 from care import services as hall
 from care.claims import permissions, rules, selectors
 from care.claims.models import (
@@ -29,6 +30,7 @@ from care.claims.models import (
     Invoice,
     PaymentBatch,
     Plan,
+    PlanVersion,
     Receipt,
 )
 from care.errors import InvalidInput, InvalidState, NotAllowed
@@ -161,9 +163,9 @@ def check_cover(*, enrolment: Enrolment, admitted_on: datetime.date):
     return version
 
 
-def claim_compute(claim: Claim) -> rules.Computation:
-    """The claim's computation now: its plan version's rules, its invoices, and what the
-    member's other approved claims already took of the year's cap."""
+def claim_compute(claim: Claim) -> tuple[rules.Computation, PlanVersion]:
+    """The claim's computation now, and the plan version it used: the version's rules, the
+    claim's invoices, and what the member's other approved claims took of the year's cap."""
     version = check_cover(enrolment=claim.enrolment, admitted_on=claim.admitted_on)
     self_paid = list(claim.invoices.values_list("self_paid", flat=True))
     used = selectors.used_in_year(worker_id=claim.enrolment.worker_id, plan_id=claim.enrolment.plan_id,
@@ -223,6 +225,10 @@ def claim_file(*, actor, worker: Worker, enrolment: Enrolment, hospital: str, ad
         raise InvalidInput(_("File the claim after you leave hospital."), detail={"discharged_on": "future"})
     check_cover(enrolment=enrolment, admitted_on=admitted_on)
     account = _clean_bank_account(bank_account or {})
+    numbers = [normalize_invoice_number(i.get("number", "")) for i in invoices]
+    if repeated := sorted({n for n in numbers if numbers.count(n) > 1}):
+        raise InvalidInput(_("Invoice %(number)s is entered twice.") % {"number": repeated[0]},
+                           detail={"number": "repeated"})
     case = hall.request_file(actor=actor, worker=worker, department=DEPARTMENT,
                              description=(note or "").strip() or _("Mutual-aid claim: %(hospital)s")
                              % {"hospital": hospital[:100]})
@@ -307,9 +313,14 @@ def invoice_remove(*, invoice: Invoice, actor) -> None:
 
 def _receipt_store(claim: Claim, actor, uploaded_file, invoice: Invoice | None) -> Receipt:
     data = uploads.read_upload(uploaded_file, limit=receipt_max_bytes())
-    file_type = uploads.sniff(data)
+    not_a_receipt = InvalidInput(_("Upload the receipt as a PDF or a picture (PNG, JPEG, WEBP)."),
+                                 detail={"file": "type"})
+    try:
+        file_type = uploads.sniff(data)
+    except InvalidInput:
+        raise not_a_receipt from None
     if file_type not in RECEIPT_TYPES:
-        raise InvalidInput(_("Upload the receipt as a PDF or a picture (PNG, JPEG, WEBP)."), detail={"file": "type"})
+        raise not_a_receipt
     digest = hashlib.sha256(data).hexdigest()
     receipt = Receipt.objects.create(
         claim=claim, invoice=invoice, filename=uploads.safe_filename(getattr(uploaded_file, "name", ""), file_type),
@@ -414,6 +425,8 @@ def claim_transition(*, claim: Claim, actor, transition: str, message: str = "",
             else:
                 claim.approve(actor, amount, now)
     claim.save()
+    if old == ClaimState.SECOND_APPROVAL:  # the second reviewer keeps sight of the claim they decided on
+        hall_permissions.grant_case(case=claim.case, user=actor)
     _follow_in_hall(claim, actor, transition)
     audit.record(actor=actor, event_type=ClaimEvent.TRANSITION, subject=claim, old={"state": old},
                  new={"state": claim.state, "transition": transition,

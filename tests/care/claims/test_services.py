@@ -340,3 +340,31 @@ def test_claim_sms_name_no_medicine_in_either_language(language):
     for body in bodies:
         for word in ("医院", "住院", "hospital", "diagnos", "诊断", "青岛市立医院", "insurance"):
             assert word not in body.lower()
+
+
+def test_one_invoice_entered_twice_in_one_filing_is_refused_by_its_number():
+    with pytest.raises(InvalidInput, match="entered twice"):
+        file_claim(invoices=[invoice("T000000001", "100.00"), invoice("t0000-00001", "200.00")])
+    assert not Claim.objects.exists()
+
+
+def test_a_word_file_and_an_unknown_file_get_the_same_receipt_message():
+    claim = file_claim(invoices=[])
+    member = claim.case.worker.user
+    for name, data in [("a.exe", b"MZ\x90\x00"), ("a.docx", b"PK\x03\x04")]:
+        with pytest.raises(InvalidInput, match="PDF or a picture"):
+            services.receipt_upload(claim=claim, actor=member, uploaded_file=SimpleUploadedFile(name, data))
+
+
+@override_settings(CLAIMS_SECOND_APPROVAL_ABOVE="5000.00")
+def test_the_second_reviewer_still_reads_the_claim_they_decided_on_and_others_do_not():
+    from care.claims import selectors
+
+    claim, first = reviewed(file_claim(invoices=[invoice("V000000001", "20800.00")]), reviewer())
+    claim = services.claim_transition(claim=claim, actor=first, transition="approve")
+    second, bystander = reviewer(), reviewer()
+    assert selectors.claims_for_user(user=bystander).filter(pk=claim.pk).exists()  # waiting: any reviewer
+    services.claim_transition(claim=claim, actor=second, transition="approve_second")
+    assert selectors.claims_for_user(user=second).filter(pk=claim.pk).exists()
+    assert not selectors.claims_for_user(user=bystander).filter(pk=claim.pk).exists()
+    assert not selectors.claims_for_user(user=officer()).filter(pk=claim.pk).exists()
