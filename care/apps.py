@@ -9,8 +9,19 @@ class CareConfig(AppConfig):
     verbose_name = _("Service hall")
 
     def ready(self):
-        from care.registry import Department, register_department
+        from care import registry
+        from care.claims import demo, services  # noqa: F401 - services registers the claims SMS templates
+        from care.claims.models import Claim
+        from care.roles import Role
 
-        # Mutual-insurance claims are run by the hall itself.
-        register_department(Department("claims", _("Mutual-insurance claims"), timedelta(days=5), "claims:for_case"))
-        from care.claims import services  # noqa: F401 - registers the claims SMS templates
+        # Mutual-insurance claims are run by the hall itself (care.claims, ADR 0010).
+        registry.register_department(registry.Department("claims", _("Mutual-insurance claims"), timedelta(days=5),
+                                                         "claims:for_case"))
+        registry.register_file_check("claims", lambda case: Claim.objects.filter(case_id=case.pk).exists())
+        registry.register_nav(roles={Role.WORKER}, label=_("My cover"), url_name="claims:cover")
+        registry.register_nav(roles={Role.CLAIMS_OFFICER, Role.CLAIMS_REVIEWER}, label=_("Mutual-insurance claims"),
+                              url_name="claims:queue")
+        registry.register_nav(roles={Role.CLAIMS_OFFICER, Role.CLAIMS_REVIEWER}, label=_("Payment batches"),
+                              url_name="claims:batches")
+        registry.register_nav(roles={Role.CENTER_MANAGER}, label=_("Claims paid"), url_name="claims:figures")
+        registry.register_demo_seeder(demo.seed)

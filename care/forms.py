@@ -7,6 +7,16 @@ from care import registry
 from care.models import ContactTime, SmsStatus, Stage
 
 
+class DateInput(forms.DateInput):
+    """A native date picker. Its value is always ISO (what ``<input type="date">`` reads), never
+    the active language's date format (Chinese writes 2026/03/05, which the picker drops)."""
+
+    input_type = "date"
+
+    def __init__(self, attrs=None):
+        super().__init__(attrs=attrs, format="%Y-%m-%d")
+
+
 class RequestForm(forms.Form):
     department = forms.ChoiceField(label=_("Service"))
     description = forms.CharField(
@@ -75,4 +85,4 @@ class OutboxFilterForm(forms.Form):
     status = forms.ChoiceField(label=_("Status"), required=False, choices=[("", _("All"))] + SmsStatus.choices)
     template = forms.CharField(label=_("Template"), required=False, max_length=40)
     number = forms.CharField(label=_("Number"), required=False, max_length=20)
-    day = forms.DateField(label=_("Date"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    day = forms.DateField(label=_("Date"), required=False, widget=DateInput())

@@ -94,10 +94,10 @@ def home(request):
         return redirect("care:front_desk")
     if permissions.is_staff_of_any_department(user):
         return redirect("care:queue")
-    if links := registry.nav_for(user.roles):  # e.g. an arbitrator's hearings
-        return redirect(links[0].url_name)
     if user.has_perm("care.view_figures"):
         return redirect("care:figures")
+    if links := registry.nav_for(user.roles):  # e.g. an arbitrator's hearings
+        return redirect(links[0].url_name)
     return render(request, "care/home.html")
 
 

@@ -1,6 +1,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from care.forms import DateInput
 from legal.models import ClaimKind, DisputeType, LegalState, Representative
 
 
@@ -11,11 +12,11 @@ class DetailsForm(forms.Form):
     employer_address = forms.CharField(label=_("Employer address"), max_length=200, required=False)
     employer_contact = forms.CharField(label=_("Employer contact"), max_length=100, required=False)
     employment_start = forms.DateField(label=_("Employment start"), required=False,
-                                       widget=forms.DateInput(attrs={"type": "date"}))
+                                       widget=DateInput())
     employment_end = forms.DateField(label=_("Employment end"), required=False,
-                                     widget=forms.DateInput(attrs={"type": "date"}))
+                                     widget=DateInput())
     dispute_date = forms.DateField(label=_("Dispute date"), required=False,
-                                   widget=forms.DateInput(attrs={"type": "date"}))
+                                   widget=DateInput())
 
 
 class ClaimForm(forms.Form):

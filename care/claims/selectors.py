@@ -20,6 +20,7 @@ from care.claims.models import (
     Receipt,
 )
 from care.roles import Role
+from care.selectors import MIN_GROUP_SIZE
 
 
 def _visible_q(user) -> Q:
@@ -133,12 +134,15 @@ def ready_to_pay() -> QuerySet[Claim]:
 
 
 def paid_by_month_and_category(*, since: datetime.date | None = None) -> list[dict]:
-    """Totals paid, by month and category, for the center manager: counts and sums only."""
+    """Totals paid, by month and category, for the center manager: counts and sums only,
+    aggregated in the database. A group of fewer than the minimum group size is suppressed
+    (claims and total None), so that no member's payment can be singled out."""
     rows = Claim.objects.filter(state=ClaimState.PAID)
     if since:
         rows = rows.filter(paid_at__date__gte=since)
-    return list(rows.annotate(month=TruncMonth("paid_at")).values("month", "category")
-                .annotate(claims=Count("pk"), total=Sum("approved_amount")).order_by("-month", "category"))
+    groups = (rows.annotate(month=TruncMonth("paid_at")).values("month", "category")
+              .annotate(claims=Count("pk"), total=Sum("approved_amount")).order_by("-month", "category"))
+    return [g if g["claims"] >= MIN_GROUP_SIZE else {**g, "claims": None, "total": None} for g in groups]
 
 
 def is_member(user) -> bool:

@@ -148,7 +148,7 @@ def check_cover(*, enrolment: Enrolment, admitted_on: datetime.date):
     the waiting period; InvalidInput saying why not otherwise."""
     if not enrolment.covers(admitted_on):
         raise InvalidInput(
-            _("You were not covered by %(plan)s on %(day)s (cover %(start)s to %(end)s).")
+            _("The member was not covered by %(plan)s on %(day)s (cover %(start)s to %(end)s).")
             % {"plan": enrolment.plan.name, "day": admitted_on, "start": enrolment.starts_on,
                "end": enrolment.ends_on}, detail={"admitted_on": "not_covered"})
     version = selectors.version_in_force(plan_id=enrolment.plan_id, day=admitted_on)

@@ -285,3 +285,25 @@ def test_switching_language_also_sets_the_language_of_a_signed_in_users_sms(clie
     worker.user.refresh_from_db()
     assert worker.user.language == "en"
     assert client.get("/requests/").content.decode().count("My requests") >= 1
+
+
+def test_a_date_field_keeps_its_value_in_chinese():
+    """<input type="date"> reads ISO dates only; Chinese formats dates as 2026/03/05."""
+    import datetime
+
+    from django.utils import translation
+
+    from care.forms import DateInput
+    from legal.forms import DetailsForm
+
+    with translation.override("zh-hans"):
+        assert 'value="2026-03-05"' in DateInput().render("day", datetime.date(2026, 3, 5))
+        form = DetailsForm(initial={"dispute_date": datetime.date(2026, 3, 5)})
+        assert 'value="2026-03-05"' in str(form["dispute_date"])
+
+
+@pytest.mark.django_db
+def test_the_center_manager_lands_on_the_figures():
+    client = Client()
+    client.force_login(staff(Role.CENTER_MANAGER))
+    assert client.get("/").url == "/figures/"

@@ -349,7 +349,7 @@ def test_treatment_outside_the_cover_is_refused(member):
     body = assert_error(post(api(member.user), LIST, filing(lapsed)), 400, "invalid")
 
     assert body["detail"] == {"admitted_on": "not_covered"}
-    assert body["message"].startswith("You were not covered by 职工住院医疗互助保障 on ")
+    assert body["message"].startswith("The member was not covered by 职工住院医疗互助保障 on ")
     assert not Claim.objects.exists() and not Case.objects.exists()
 
 

@@ -368,3 +368,15 @@ def test_the_second_reviewer_still_reads_the_claim_they_decided_on_and_others_do
     assert selectors.claims_for_user(user=second).filter(pk=claim.pk).exists()
     assert not selectors.claims_for_user(user=bystander).filter(pk=claim.pk).exists()
     assert not selectors.claims_for_user(user=officer()).filter(pk=claim.pk).exists()
+
+
+def test_the_hall_case_of_a_claim_is_not_withdrawn_or_closed_around_the_claim():
+    claim, handler = reviewed(file_claim())
+    case = claim.case
+    from care import services as hall
+
+    with pytest.raises(InvalidState):
+        hall.case_withdraw(case=case, actor=case.worker.user)
+    with pytest.raises(InvalidState):
+        hall.case_close(case=case, actor=handler)
+    assert fresh(claim).case.stage == Stage.IN_PROGRESS and fresh(claim).state == ClaimState.UNDER_REVIEW
