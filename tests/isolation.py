@@ -182,6 +182,10 @@ READERS = {"worker_owner", "legal_assignee"} | ({"arbitrator"} if HAS_HEARINGS e
 NOTE_READERS = {"legal_assignee"}
 LEGAL_STAFF = {"legal_assignee", "legal_other", "mediator"}
 ARBITRATORS = {"arbitrator", "other_arbitrator"}
+# The only actors who may ever read a claim's private content: its member and its handler.
+CLAIM_READERS = {"worker_owner", "claims_officer"}
+CLAIMS_STAFF = {"claims_officer", "claims_reviewer"}
+WORKERS = {"worker_owner", "worker_stranger"}
 # Who may see the SMS outbox and send a failed message again.
 OUTBOX = {"front_desk", "administrator"}
 
@@ -323,3 +327,64 @@ if HAS_HEARINGS:
                  {**_anon(False), **dict.fromkeys(READERS, 403), "legal_assignee": 409}, 404,
                  data={"reason": "改期"}, writers=set()),
     ]
+
+
+def _claim(path: str):
+    return lambda w: f"/claims/{w.claim.pk}/{path}"
+
+
+def _api_claim(path: str):
+    return lambda w: f"/api/v1/claims/{w.claim.pk}/{path}"
+
+
+YESTERDAY = (datetime.date.today() - datetime.timedelta(days=1)).isoformat()
+NEW_INVOICE = {"number": "ISO0000002", "issued_on": YESTERDAY, "amount": "300.00", "self_paid": "300.00"}
+
+# Mutual-insurance claims. The World's claim is under review by ``claims_officer``: ``approve`` is
+# the handler's next step; the member may withdraw it; invoices are the handler's to change now.
+ENDPOINTS += [
+    # Pages
+    Endpoint("claims cover", "get", lambda w: "/claims/cover/", {**_anon(True), **dict.fromkeys(WORKERS, 200)}, 403),
+    Endpoint("claim form (walk-in)", "get", lambda w: f"/claims/new/for/{w.owner.pk}/",
+             {**_anon(True), "front_desk": 200}, 403),
+    Endpoint("claim page", "get", _claim(""), {**_anon(True), **dict.fromkeys(CLAIM_READERS, 200)}, 404),
+    Endpoint("claim of the hall case", "get", lambda w: f"/claims/file/{w.claim.case_id}/",
+             {**_anon(True), **dict.fromkeys(CLAIM_READERS, 302)}, 404),
+    Endpoint("claim approve (page)", "post", _claim("step/approve/"),
+             {**_anon(True), **dict.fromkeys(CLAIM_READERS, 302)}, 404, writers={"claims_officer"}),
+    Endpoint("claim withdraw (page)", "post", _claim("step/withdraw/"),
+             {**_anon(True), **dict.fromkeys(CLAIM_READERS, 302)}, 404, writers={"worker_owner"}),
+    Endpoint("claim invoice (page)", "post", _claim("invoices/"),
+             {**_anon(True), **dict.fromkeys(CLAIM_READERS, 302)}, 404,
+             data={f"new-{k}": v for k, v in NEW_INVOICE.items()}, writers={"claims_officer"}),
+    Endpoint("claim receipt download (page)", "get", lambda w: f"/claims/receipts/{w.receipt.pk}/",
+             {**_anon(True), **dict.fromkeys(CLAIM_READERS, 200)}, 404),
+    Endpoint("claims queue", "get", lambda w: "/claims/", {**_anon(True), **dict.fromkeys(CLAIMS_STAFF, 200)}, 403),
+    Endpoint("payment batches", "get", lambda w: "/claims/batches/",
+             {**_anon(True), **dict.fromkeys(CLAIMS_STAFF, 200)}, 403),
+    Endpoint("payment batch create (nothing approved)", "post", lambda w: "/claims/batches/",
+             {**_anon(True), **dict.fromkeys(CLAIMS_STAFF, 302)}, 403, writers=set()),
+    Endpoint("enrolment import", "get", lambda w: "/claims/enrolments/import/",
+             {**_anon(True), "claims_officer": 200}, 403),
+    Endpoint("claims figures", "get", lambda w: "/claims/figures/",
+             {**_anon(True), "center_manager": 200, "administrator": 200}, 403),
+    Endpoint("admin claim list", "get", lambda w: "/admin/care/claim/", {"administrator": 200}, 302),
+    Endpoint("admin claim page", "get", lambda w: f"/admin/care/claim/{w.claim.pk}/change/",
+             {"administrator": 200}, 302),
+    # API
+    Endpoint("api claim list", "get", lambda w: "/api/v1/claims/", _anon(False), 200),
+    Endpoint("api claim detail", "get", _api_claim(""), {**_anon(False), **dict.fromkeys(CLAIM_READERS, 200)}, 404),
+    Endpoint("api claim approve", "post", _api_claim("step/"),
+             {**_anon(False), "worker_owner": 403, "claims_officer": 200}, 404, data={"transition": "approve"},
+             writers={"claims_officer"}),
+    Endpoint("api claim withdraw", "post", _api_claim("step/"),
+             {**_anon(False), "worker_owner": 200, "claims_officer": 403}, 404, data={"transition": "withdraw"},
+             writers={"worker_owner"}),
+    Endpoint("api claim invoice", "post", _api_claim("invoices/"),
+             {**_anon(False), "worker_owner": 403, "claims_officer": 201}, 404, data=NEW_INVOICE,
+             writers={"claims_officer"}),
+    Endpoint("api claim receipt download", "get", lambda w: f"/api/v1/claims/receipts/{w.receipt.pk}/",
+             {**_anon(False), **dict.fromkeys(CLAIM_READERS, 200)}, 404),
+    Endpoint("api claims cover", "get", lambda w: "/api/v1/claims/cover/",
+             {**_anon(False), **dict.fromkeys(WORKERS, 200)}, 403),
+]

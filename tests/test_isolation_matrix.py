@@ -5,7 +5,17 @@ import json
 import pytest
 from django.test import Client
 
-from tests.isolation import ACTORS, ENDPOINTS, NOTE_READERS, NOTE_SECRET, READERS, SECRET, World
+from tests.isolation import (
+    ACTORS,
+    CLAIM_READERS,
+    CLAIM_SECRET,
+    ENDPOINTS,
+    NOTE_READERS,
+    NOTE_SECRET,
+    READERS,
+    SECRET,
+    World,
+)
 
 CELLS = [pytest.param(e, a, id=f"{e.name}|{a}") for e in ENDPOINTS for a in ACTORS]
 
@@ -31,6 +41,8 @@ def test_isolation(endpoint, actor):
         assert SECRET not in response.content.decode(), f"{actor} read private content at {endpoint.name}"
     if actor not in NOTE_READERS:
         assert NOTE_SECRET not in response.content.decode(), f"{actor} read a caseworker's note at {endpoint.name}"
+    if actor not in CLAIM_READERS:
+        assert CLAIM_SECRET not in response.content.decode(), f"{actor} read a claim's content at {endpoint.name}"
     if endpoint.method == "post" and actor not in endpoint.writers:
         assert world.snapshot() == before, f"{actor}'s refused {endpoint.name} changed something"
     if endpoint.method == "post" and actor in endpoint.writers:
