@@ -333,6 +333,10 @@ def hearing_cancel(*, hearing: Hearing, actor, reason: str) -> Hearing:
     reason = (reason or "").strip()
     if not reason:
         raise InvalidInput(_("Give the reason for cancelling the hearing."))
+    return _cancel(hearing, legal_case, actor, reason)
+
+
+def _cancel(hearing: Hearing, legal_case: LegalCase, actor, reason: str) -> Hearing:
     hearing.cancel()
     hearing.save(update_fields=["state"])
     keeps_access = legal_case.hearings.filter(arbitrator_id=hearing.arbitrator_id).exclude(
@@ -345,6 +349,14 @@ def hearing_cancel(*, hearing: Hearing, actor, reason: str) -> Hearing:
                       "state": legal_case.state, "arbitrator_access_revoked": not keeps_access})
     _tell_parties(hearing, "hearing_cancelled")
     return hearing
+
+
+def cancel_when_case_ends(*, legal_case: LegalCase, actor) -> list[Hearing]:
+    """A legal case that has ended (withdrawn, declined, closed) keeps no hearing: each one
+    still scheduled is cancelled as by the legal team, its arbitrator loses the case unless
+    they heard it, and everyone is told. Runs in legal_transition's transaction."""
+    scheduled = Hearing.objects.select_for_update().filter(legal_case=legal_case, state=HearingState.SCHEDULED)
+    return [_cancel(hearing, legal_case, actor, "case ended") for hearing in scheduled.select_related("arbitrator")]
 
 
 @transaction.atomic

@@ -17,6 +17,7 @@ from care.models import Case, Stage
 from care.validators import normalize_mobile
 from legal import deadlines, permissions
 from legal.models import (
+    FINAL_STATES,
     ClaimKind,
     ClaimLine,
     Deadline,
@@ -227,6 +228,10 @@ def legal_transition(*, legal_case: LegalCase, actor, transition: str, reason: s
     legal_case.save()
     _deadline_effects(legal_case)
     _follow_in_hall(legal_case, actor)
+    if legal_case.state in FINAL_STATES:
+        from legal import hearings  # hearings builds on this module
+
+        hearings.cancel_when_case_ends(legal_case=legal_case, actor=actor)
     audit.record(actor=actor, event_type=LegalEvent.TRANSITION, subject=legal_case,
                  old={"state": old}, new={"state": legal_case.state, "transition": transition})
     _tell_worker(legal_case)

@@ -861,3 +861,31 @@ def test_the_hearings_arbitrator_uploads_the_award_and_nothing_else(legal_case, 
     page = browser(arbitrator).get(f"/legal/hearings/{hearing.pk}/")
     assert page.status_code == 200
     assert 'name="file"' in page.content.decode()
+
+
+@pytest.mark.django_db
+def test_a_withdrawn_case_keeps_no_scheduled_hearing(legal_case, officer, arbitrator):
+    from legal.services import legal_transition
+
+    hearing = schedule(legal_case, officer, arbitrator)
+    assert granted(arbitrator, legal_case)
+    worker = legal_case.case.worker
+    legal_transition(legal_case=LegalCase.objects.get(pk=legal_case.pk), actor=worker.user, transition="withdraw")
+
+    assert Hearing.objects.get(pk=hearing.pk).state == HearingState.CANCELLED
+    assert not granted(arbitrator, legal_case)
+    assert OutboundSms.objects.filter(template="hearing_cancelled", worker=worker).count() == 1
+    [event] = AuditEvent.objects.filter(event_type=HearingEvent.CANCELLED)
+    assert event.actor_id == worker.user_id and event.new["reason"] == "case ended"
+    assert list(audit.verify()) == []
+
+
+@pytest.mark.django_db
+def test_a_held_hearing_stays_and_its_arbitrator_keeps_the_case_when_it_closes(legal_case, officer, arbitrator):
+    from legal.services import legal_transition
+
+    hearing = hearings.hearing_record_outcome(hearing=started(schedule(legal_case, officer, arbitrator)),
+                                              actor=arbitrator, outcome="award")
+    legal_transition(legal_case=LegalCase.objects.get(pk=legal_case.pk), actor=officer, transition="close")
+    assert Hearing.objects.get(pk=hearing.pk).state == HearingState.HELD
+    assert granted(arbitrator, legal_case)
