@@ -4,6 +4,7 @@ import datetime
 import re
 
 import phonenumbers
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from care.errors import InvalidInput
@@ -44,7 +45,7 @@ def normalize_national_id(text: str) -> str:
         born = datetime.date(int(value[6:10]), int(value[10:12]), int(value[12:14]))
     except ValueError:
         raise InvalidInput(_("The birth date in this ID number does not exist.")) from None
-    if born.year < 1900 or born > datetime.date.today():
+    if born.year < 1900 or born > timezone.localdate():
         raise InvalidInput(_("The birth date in this ID number does not exist."))
     if id_checksum(value[:17]) != value[17]:
         raise InvalidInput(_("This ID number's check digit is wrong; please check it."))

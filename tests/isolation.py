@@ -103,6 +103,11 @@ class World:
         self.claim = claims.claim_transition(claim=self.claim, actor=officer, transition="start_review")
         self.receipt = claims.receipt_upload(claim=self.claim, actor=officer,
                                              uploaded_file=SimpleUploadedFile("发票.pdf", CLAIM_PDF))
+        # A paid batch of another member's claim (the World's own claim stays under review).
+        other = file_claim(invoices=[invoice("ISO0000009", "2800.00")])
+        claims.claim_transition(claim=claims.claim_transition(claim=other, actor=officer, transition="start_review"),
+                                actor=officer, transition="approve")
+        self.batch = claims.batch_mark_paid(batch=claims.batch_create(actor=officer), actor=officer)
 
     def _legal_aid(self):
         """The legal file of the case: a claim, a note, a document, an award deadline and, once
@@ -365,6 +370,10 @@ ENDPOINTS += [
     Endpoint("payment batch create (nothing approved)", "post", lambda w: "/claims/batches/",
              {**_anon(True), **dict.fromkeys(CLAIMS_STAFF, 302)}, 403, writers=set()),
     Endpoint("enrolment import", "get", lambda w: "/claims/enrolments/import/",
+             {**_anon(True), "claims_officer": 200}, 403),
+    Endpoint("enrolment list template", "get", lambda w: "/claims/enrolments/template.xlsx",
+             {**_anon(True), "claims_officer": 200}, 403),
+    Endpoint("payment batch export", "get", lambda w: f"/claims/batches/{w.batch.pk}/export.xlsx",
              {**_anon(True), "claims_officer": 200}, 403),
     Endpoint("claims figures", "get", lambda w: "/claims/figures/",
              {**_anon(True), "center_manager": 200, "administrator": 200}, 403),

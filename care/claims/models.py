@@ -175,8 +175,8 @@ class Claim(FSMModelMixin, models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
-        verbose_name = _("claim")
-        verbose_name_plural = _("claims")
+        verbose_name = _("mutual-aid claim")
+        verbose_name_plural = _("mutual-aid claims")
         indexes = [
             models.Index(fields=["state", "submitted_at"], name="claims_state_idx"),
             models.Index(fields=["enrolment", "cap_year", "state"], name="claims_cap_idx"),
@@ -303,7 +303,7 @@ class PaymentBatch(FSMModelMixin, models.Model):
     reference = models.CharField(_("reference"), max_length=20, unique=True)
     state = FSMField(_("state"), default=BatchState.OPEN, choices=BatchState.choices, protected=True)
     total = models.DecimalField(_("total (yuan)"), **MONEY, default=Decimal("0.00"))
-    count = models.PositiveIntegerField(_("claims"), default=0)
+    count = models.PositiveIntegerField(_("number of claims"), default=0)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(_("created"), default=timezone.now)
     paid_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,

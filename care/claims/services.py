@@ -81,6 +81,7 @@ NEEDS_MESSAGE = {
     "appeal": gettext_lazy("Say why the decision should be reviewed again."),
 }
 MESSAGE_MAX = 2000
+FORMULA_STARTS = set("=+-@\t\r＝＋－＠")
 INVOICE_NUMBER = re.compile(r"^[0-9A-Z]{6,30}$")
 RECEIPT_TYPES = (uploads.PDF, uploads.PNG, uploads.JPEG, uploads.WEBP)
 
@@ -128,6 +129,9 @@ def _clean_bank_account(bank_account: dict) -> dict:
     number = re.sub(r"\s", "", str(bank_account.get("number", "")))
     if not bank or not holder:
         raise InvalidInput(_("Enter the bank and the account holder's name."), detail={"bank_account": "missing"})
+    if bank[0] in FORMULA_STARTS or holder[0] in FORMULA_STARTS:  # they go into the bank's spreadsheet
+        raise InvalidInput(_("Enter the bank and the account holder's name as letters."),
+                           detail={"bank_account": "invalid"})
     if not re.fullmatch(r"\d{12,30}", number):
         raise InvalidInput(_("Enter the bank account number (12–30 digits)."), detail={"bank_account": "number"})
     return {"bank": bank[:60], "holder": holder[:50], "number": number}
@@ -506,6 +510,22 @@ def enrol(*, actor, worker: Worker, plan: Plan, starts_on: datetime.date, ends_o
     audit.record(actor=actor, event_type=ClaimEvent.ENROLLED, subject=enrolment,
                  new={"worker": worker.pk, "plan": plan.code, "starts_on": starts_on, "ends_on": ends_on})
     return enrolment
+
+
+def enrol_many(*, actor, rows: list[dict], employer_union: str, source) -> list[Enrolment]:
+    """Enrol many members at once (an import whose rows were all checked): written in bulk,
+    audited once by the caller. Overlaps that appeared meanwhile are refused by PostgreSQL's
+    exclusion constraint (InvalidInput)."""
+    enrolments = [Enrolment(worker=row["worker"], plan=row["plan"], starts_on=row["starts_on"],
+                            ends_on=row["ends_on"], employer_union=employer_union[:120], source=source)
+                  for row in rows]
+    if any(e.ends_on < e.starts_on for e in enrolments):
+        raise InvalidInput(_("Cover cannot end before it starts."))
+    try:
+        with transaction.atomic():
+            return Enrolment.objects.bulk_create(enrolments, batch_size=1000)
+    except IntegrityError:
+        raise InvalidInput(_("The member is already covered by this plan for part of that period.")) from None
 
 
 # --- payments ----------------------------------------------------------------------------------

@@ -5,6 +5,7 @@ import datetime
 from decimal import Decimal
 
 import pytest
+from django.utils import translation
 
 from care.claims import rules, selectors, services
 from care.claims.models import ClaimState, Enrolment, PlanVersion
@@ -13,6 +14,13 @@ from tests.care.claims.helpers import enrol, file_claim, invoice, make_plan
 from tests.factories import WorkerFactory
 
 D = Decimal
+
+
+@pytest.fixture(autouse=True)
+def _english():
+    """Refusals are matched by their English text (SMS still follow each member's language)."""
+    with translation.override("en"):
+        yield
 RULES = rules.Rules(version_id=1, waiting_days=90, deductible=D("800.00"),
                     ratios={"inpatient": D("0.5"), "serious_illness": D("0.7"), "accident": D("0.333")},
                     per_claim_cap=D("20000.00"), annual_cap=D("50000.00"))

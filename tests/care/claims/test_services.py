@@ -8,7 +8,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.test import override_settings
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from care import audit
 from care.claims import permissions, services
@@ -31,6 +31,13 @@ from tests.factories import WorkerFactory, staff
 
 pytestmark = pytest.mark.django_db
 D = Decimal
+
+
+@pytest.fixture(autouse=True)
+def _english():
+    """Refusals are matched by their English text (SMS still follow each member's language)."""
+    with translation.override("en"):
+        yield
 
 
 def fresh(claim) -> Claim:
@@ -69,6 +76,7 @@ def test_filing_opens_a_hall_case_computes_and_encrypts():
     ({"hospital": "  "}, "hospital"),
     ({"category": "cosmetic"}, "kind of treatment"),
     ({"bank_account": {"bank": "工行", "holder": "张三", "number": "12ab"}}, "account number"),
+    ({"bank_account": {"bank": "工行", "holder": "=HYPERLINK(\"x\")", "number": "6222020000001234567"}}, "as letters"),
     ({"invoices": [invoice("BAD", "100.00")]}, "invoice number"),
     ({"invoices": [invoice("GOOD000001", "100.00", amount="50.00")]}, "self-paid"),
 ])
