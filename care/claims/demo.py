@@ -33,6 +33,7 @@ def seed(accounts: dict) -> None:
         for worker in workers
     ]
     bank = {"bank": "中国工商银行青岛分行", "holder": "", "number": ""}
+    invoice_numbers = iter(range(1, 100))
 
     def claim(i, self_paid, category="inpatient", days_ago=20):
         enrolment = enrolments[i]
@@ -42,7 +43,8 @@ def seed(accounts: dict) -> None:
             hospital=HOSPITALS[i % len(HOSPITALS)], admitted_on=admitted,
             discharged_on=admitted + datetime.timedelta(days=6), category=category,
             bank_account={**bank, "holder": enrolment.worker.name, "number": f"62220216020{i:08d}"},
-            invoices=[{"number": f"37020{today.year}{i:04d}01", "issued_on": admitted + datetime.timedelta(days=6),
+            invoices=[{"number": f"3702{today.year}{next(invoice_numbers):06d}",
+                       "issued_on": admitted + datetime.timedelta(days=6),
                        "amount": Decimal(self_paid) * 2, "self_paid": Decimal(self_paid)}],
         )
 
