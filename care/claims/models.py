@@ -199,6 +199,12 @@ class Claim(FSMModelMixin, models.Model):
         return self.state in MEMBER_EDITABLE
 
     @property
+    def decided_amount(self):
+        """The approved amount once it is final (approved or paid); None before, even while a
+        first approval waits for the second."""
+        return self.approved_amount if self.state in COUNTED_STATES else None
+
+    @property
     def account_tail(self) -> str:
         return str((self.bank_account or {}).get("number", ""))[-4:]
 

@@ -288,12 +288,13 @@ def _back(request, claim: Claim):
 
 
 def _act(request, claim: Claim, action, done) -> HttpResponse:
+    """Run ``action``; ``done(result)`` is the message shown when it succeeds."""
     try:
-        action()
+        result = action()
     except HallError as error:
         messages.error(request, str(error.message))
     else:
-        messages.success(request, done() if callable(done) else done)
+        messages.success(request, done(result))
     return _back(request, claim)
 
 
@@ -307,7 +308,7 @@ def invoice_add(request, claim_id: int):
         return redirect("claims:claim", claim_id=claim.pk)
     data = form.invoice_data()
     return _act(request, claim, lambda: services.invoice_add(claim=claim, actor=request.user, **data),
-                lambda: _("Invoice %(number)s is added.") % {"number": data["number"]})
+                lambda invoice: _("Invoice %(number)s is added.") % {"number": invoice.number})
 
 
 @require_POST
@@ -318,7 +319,7 @@ def invoice_remove(request, claim_id: int, invoice_id: int):
     if invoice is None:
         raise Http404
     return _act(request, claim, lambda: services.invoice_remove(invoice=invoice, actor=request.user),
-                _("Invoice %(number)s is removed.") % {"number": invoice.number})
+                lambda _removed: _("Invoice %(number)s is removed.") % {"number": invoice.number})
 
 
 @require_POST
@@ -331,13 +332,10 @@ def receipt_upload(request, claim_id: int):
         messages.error(request, _form_errors(form))
         return redirect("claims:claim", claim_id=claim.pk)
     invoice = next((i for i in invoices if i.pk == form.cleaned_data["invoice"]), None)
-    result = {}
-
-    def upload():
-        result["receipt"] = services.receipt_upload(claim=claim, actor=request.user,
-                                                    uploaded_file=form.cleaned_data["file"], invoice=invoice)
-
-    return _act(request, claim, upload, lambda: _("%(name)s is uploaded.") % {"name": result["receipt"].filename})
+    return _act(request, claim,
+                lambda: services.receipt_upload(claim=claim, actor=request.user,
+                                                uploaded_file=form.cleaned_data["file"], invoice=invoice),
+                lambda receipt: _("%(name)s is uploaded.") % {"name": receipt.filename})
 
 
 @require_GET
@@ -367,7 +365,9 @@ def step(request, claim_id: int, transition: str):
         lambda: services.claim_transition(claim=claim, actor=request.user, transition=transition,
                                           message=data.get("message", ""),
                                           expected_amount=data.get("expected_amount") or None),
-        lambda: _("Done: %(step)s.") % {"step": STEP_LABELS.get(transition, transition)},
+        lambda moved: _("Approved by you: the claim now waits for a second reviewer.")
+        if moved.state == ClaimState.SECOND_APPROVAL
+        else _("Done: %(step)s.") % {"step": STEP_LABELS.get(transition, transition)},
     )
 
 

@@ -11,7 +11,7 @@ import pytest
 from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
-from django.test import Client
+from django.test import Client, override_settings
 from django.utils import timezone
 
 from care.claims import services
@@ -591,3 +591,15 @@ def test_the_manager_sees_totals_paid_no_names_and_no_small_groups(member, enrol
     assert "7,000.00" not in page
     for private in (member.name, "赵建国0", "孙小美", "DIAG-SECRET-88", "4567", paid[0].case.reference):
         assert private not in page
+
+
+@override_settings(CLAIMS_SECOND_APPROVAL_ABOVE="1000.00")
+def test_a_first_approval_is_not_shown_to_the_member_as_approved(member, enrolment):
+    claim = file_claim(worker=member, enrolment=enrolment, invoices=[invoice("FIRST00001", "4800.00")])
+    claim, handler = reviewed(claim)
+    claim = services.claim_transition(claim=claim, actor=handler, transition="approve")
+    assert claim.state == "second_approval"
+    cover = text(browser(member.user).get("/claims/cover/"))
+    assert "2,000.00" not in cover and "approved" not in cover
+    queue = text(browser(reviewer()).get("/claims/?state=second_approval"))
+    assert "First approval: 2,000.00 yuan" in queue
