@@ -2,31 +2,24 @@
 
     .venv/bin/python bench/sms_drain.py [--messages 10000] [--per-transaction 100]
 
-Uses a throwaway database: a SQLite file under /tmp, or, when DATABASE_URL points at
-PostgreSQL, a database of its own on that server (``bench_sms``, created and dropped here;
-the database named in DATABASE_URL is not touched). Migrates it, starts the local fake Twilio
-(tests/twilio_fakes/fake_twilio.py, no faults) in this process, queues N messages with
-``sms.notify`` in transactions of ``--per-transaction`` messages, and drains them with the
-real worker (``run_worker --batch``, in-process). Then, in the same run and against the same
-fake, a bare loop of N ``client.messages.create`` calls gives the baseline: what the SDK and
-the fake cost without the hall's outbox, locking, encryption and task queue.
+Uses a throwaway database (bench/throwaway.py): a SQLite file under /tmp, or, when
+DATABASE_URL points at PostgreSQL, a database of its own on that server (``bench_sms``, created
+and dropped here; the database named in DATABASE_URL is not touched). Migrates it, starts the
+local fake Twilio (tests/twilio_fakes/fake_twilio.py, no faults) in this process, queues N
+messages with ``sms.notify`` in transactions of ``--per-transaction`` messages, and drains them
+with the real worker (``run_worker --batch``, in-process). Then, in the same run and against
+the same fake, a bare loop of N ``client.messages.create`` calls gives the baseline: what the
+SDK and the fake cost without the hall's outbox, locking, encryption and task queue.
 
 Prints N, seconds and messages/second for queueing, the worker and the bare loop, the ratio
 worker/bare, and the peak RSS of this process (which includes the fake Twilio's threads).
 """
 
 import argparse
-import base64
-import os
-import resource
 import sys
-import tempfile
 import time
-from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(PROJECT_ROOT))
+from throwaway import ThrowawayDatabase, bench_environment, migrate, peak_rss_mb, setup_django
 
 
 def parse_args() -> argparse.Namespace:
@@ -41,75 +34,6 @@ def parse_args() -> argparse.Namespace:
     if args.messages < 1 or args.per_transaction < 1:
         parser.error("--messages and --per-transaction must be positive")
     return args
-
-
-# --- the throwaway database -----------------------------------------------------------------------
-
-
-class ThrowawayDatabase:
-    """A SQLite file under /tmp, or a fresh database on the PostgreSQL server of DATABASE_URL."""
-
-    def __init__(self, db_name: str, keep: bool):
-        self.keep = keep
-        source = os.environ.get("DATABASE_URL", "")
-        self.postgres = source.startswith(("postgres://", "postgresql://", "pgsql://"))
-        if self.postgres:
-            parts = urlsplit(source)
-            self.db_name = db_name
-            self.url = urlunsplit((parts.scheme, parts.netloc, f"/{db_name}", parts.query, ""))
-            self.admin_url = urlunsplit(("postgresql", parts.netloc, "/postgres", parts.query, ""))
-            self.label = f"PostgreSQL {parts.hostname}:{parts.port or 5432}/{db_name}"
-        else:
-            fd, path = tempfile.mkstemp(prefix="bench_sms_", suffix=".sqlite3", dir="/tmp")
-            os.close(fd)
-            self.path = Path(path)
-            self.url = f"sqlite:///{path}"
-            self.label = f"SQLite {path}"
-
-    def _admin(self, sql: str) -> None:
-        import psycopg
-
-        with psycopg.connect(self.admin_url, autocommit=True) as conn:
-            conn.execute(sql)
-
-    def create(self) -> None:
-        if self.postgres:
-            self._admin(f'DROP DATABASE IF EXISTS "{self.db_name}" WITH (FORCE)')
-            self._admin(f'CREATE DATABASE "{self.db_name}"')
-
-    def drop(self) -> None:
-        if self.keep:
-            print(f"kept: {self.label}")  # noqa: T201
-            return
-        if self.postgres:
-            from django.db import connections
-
-            for conn in connections.all():
-                conn.close()
-                if hasattr(conn, "close_pool"):
-                    conn.close_pool()
-            self._admin(f'DROP DATABASE IF EXISTS "{self.db_name}" WITH (FORCE)')
-        else:
-            for suffix in ("", "-wal", "-shm"):
-                Path(f"{self.path}{suffix}").unlink(missing_ok=True)
-
-
-def bench_environment(database_url: str) -> None:
-    """Settings come from the environment (config/settings.py); none of them secret here."""
-    key = base64.urlsafe_b64encode(b"b" * 32).decode().rstrip("=")
-    os.environ.update(
-        {
-            "DJANGO_SETTINGS_MODULE": "config.settings",
-            "DJANGO_ENV": "development",
-            "DEBUG": "0",  # DEBUG would keep every SQL query in memory
-            "DATABASE_URL": database_url,
-            "SECRET_KEY": "bench-only-secret-key",
-            "FIELD_ENCRYPTION_KEYS": f"k1:{key}",
-            "BLIND_INDEX_KEY": "bench-only-blind-index-key",
-            "TASKS_BACKEND": "django_tasks_db.DatabaseBackend",
-            "LOG_LEVEL": "WARNING",
-        }
-    )
 
 
 # --- the run --------------------------------------------------------------------------------------
@@ -187,22 +111,13 @@ def main() -> int:
     bench_environment(database.url)
     database.create()
     try:
-        import django
-
-        django.setup()
-        import logging
-
+        setup_django()
         from django.conf import settings
-        from django.core.management import call_command
 
         from care.models import OutboundSms, SmsStatus
         from tests.twilio_fakes.fake_twilio import TEST_FROM_NUMBER, FakeTwilio
 
-        for name in ("django.tasks", "django_tasks_db", "care"):
-            logging.getLogger(name).setLevel(logging.WARNING)
-        started = time.perf_counter()
-        call_command("migrate", verbosity=0)
-        migrate_seconds = time.perf_counter() - started
+        migrate_seconds = migrate()
 
         with FakeTwilio(seed="bench") as fake, never_quiet():
             settings.TWILIO_ACCOUNT_SID = fake.account_sid
@@ -221,7 +136,6 @@ def main() -> int:
             bare_seconds = bare_loop(fake, n, settings.SITE_URL)
             bare_at_fake = len(fake.messages)
 
-        peak_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
         worker_rate, bare_rate = n / worker_seconds, n / bare_seconds
         print(  # noqa: T201
             f"database          {database.label} (migrate {migrate_seconds:.1f}s)\n"
@@ -232,7 +146,7 @@ def main() -> int:
             f"{sent} SENT, fake holds {at_fake})\n"
             f"bare SDK loop     {bare_seconds:.2f}s  {bare_rate:.0f} msg/s  (fake holds {bare_at_fake})\n"
             f"ratio worker/bare {worker_rate / bare_rate:.2f}\n"
-            f"peak RSS          {peak_rss_mb:.0f} MiB (this process, fake Twilio included)"
+            f"peak RSS          {peak_rss_mb():.0f} MiB (this process, fake Twilio included)"
         )
         if sent != n or at_fake != n or bare_at_fake != n:
             print(f"MISMATCH: {n} queued, {sent} SENT, fake saw {at_fake} and {bare_at_fake}")  # noqa: T201
