@@ -245,8 +245,19 @@ MEDIA_ROOT = BASE_DIR / "var" / "media"
 # Uploads (legal documents: at most 10 MB) stay in memory until they are encrypted, never
 # in a temporary file on disk.
 LEGAL_DOCUMENT_MAX_BYTES = 10 * 1024 * 1024
-FILE_UPLOAD_MAX_MEMORY_SIZE = LEGAL_DOCUMENT_MAX_BYTES + 1024 * 1024
+CLAIMS_RECEIPT_MAX_BYTES = 10 * 1024 * 1024
+FILE_UPLOAD_MAX_MEMORY_SIZE = max(LEGAL_DOCUMENT_MAX_BYTES, CLAIMS_RECEIPT_MAX_BYTES) + 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = FILE_UPLOAD_MAX_MEMORY_SIZE
+
+# Mutual-insurance claims (ADR 0010): approvals above this amount need a second reviewer; a
+# rejection may be appealed once, within this many days.
+CLAIMS_SECOND_APPROVAL_ABOVE = os.environ.get("CLAIMS_SECOND_APPROVAL_ABOVE", "10000.00")
+CLAIMS_APPEAL_DAYS = int(os.environ.get("CLAIMS_APPEAL_DAYS", "60"))
+# Counseling appointments (ADR 0012).
+COUNSELING_MIN_NOTICE_HOURS = 2
+COUNSELING_MAX_DAYS_AHEAD = 28
+COUNSELING_MAX_OPEN_PER_WORKER = 2
+COUNSELING_CANCEL_CUTOFF_HOURS = 24
 
 # --- API --------------------------------------------------------------------------------------
 REST_FRAMEWORK = {

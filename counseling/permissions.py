@@ -1,0 +1,44 @@
+"""Who may do what with counseling appointments: the worker with their own (book, cancel,
+reschedule), the front desk books for a walk-in, the counselor of the appointment the rest.
+Nobody else: not other counselors, not the center manager, not the administrator."""
+
+from care import permissions as hall
+from care.roles import Role
+from counseling.models import DEPARTMENT, Appointment
+
+WORKER_TRANSITIONS = {"cancel"}
+COUNSELOR_TRANSITIONS = {"confirm", "check_in", "complete", "refer", "cancel", "no_show"}
+
+
+def is_counselor(user) -> bool:
+    """A counselor working in the counseling department."""
+    return bool(user.is_authenticated and user.is_active and user.has_role(Role.COUNSELOR)
+                and hall.works_department(user, DEPARTMENT))
+
+
+def is_the_worker(user, worker) -> bool:
+    return bool(user.is_authenticated and user.has_role(Role.WORKER) and worker.user_id == user.pk)
+
+
+def is_its_counselor(user, appointment: Appointment) -> bool:
+    return is_counselor(user) and appointment.counselor_id == user.pk
+
+
+def can_book(user, worker) -> bool:
+    """The worker for themselves, or the front desk for a walk-in."""
+    return is_the_worker(user, worker) or hall.can_file_for_walk_in(user)
+
+
+def can_record_consent(user, worker) -> bool:
+    """The worker online, or the front desk recording the signed form of a walk-in."""
+    return is_the_worker(user, worker) or hall.can_file_for_walk_in(user)
+
+
+def can_act(user, appointment: Appointment, transition: str) -> bool:
+    if transition in WORKER_TRANSITIONS and is_the_worker(user, appointment.case.worker):
+        return True
+    return transition in COUNSELOR_TRANSITIONS and is_its_counselor(user, appointment)
+
+
+def can_reschedule(user, appointment: Appointment) -> bool:
+    return is_the_worker(user, appointment.case.worker) or is_its_counselor(user, appointment)

@@ -1,0 +1,146 @@
+"""Every read of counseling, scoped to the user in the query."""
+
+import datetime
+
+from django.conf import settings
+from django.db.models import Q, QuerySet
+from django.http import Http404
+from django.utils import timezone
+
+from care.errors import NotAllowed
+from care.roles import Role
+from counseling import permissions
+from counseling.models import (
+    DEPARTMENT,
+    HOLDING_STATES,
+    Appointment,
+    AppointmentState,
+    CalendarException,
+    CounselorProfile,
+    HealthConsent,
+    Room,
+)
+from counseling.slots import SHANGHAI, Interval, free_slots
+
+
+def min_notice() -> datetime.timedelta:
+    return datetime.timedelta(hours=int(getattr(settings, "COUNSELING_MIN_NOTICE_HOURS", 2)))
+
+
+def max_days_ahead() -> int:
+    return int(getattr(settings, "COUNSELING_MAX_DAYS_AHEAD", 28))
+
+
+def max_open_per_worker() -> int:
+    return int(getattr(settings, "COUNSELING_MAX_OPEN_PER_WORKER", 2))
+
+
+def cancel_cutoff() -> datetime.timedelta:
+    return datetime.timedelta(hours=int(getattr(settings, "COUNSELING_CANCEL_CUTOFF_HOURS", 24)))
+
+
+def consent_version() -> str:
+    return str(getattr(settings, "COUNSELING_CONSENT_VERSION", "2026-1"))
+
+
+# --- calendars ---------------------------------------------------------------------------------
+
+
+def busy_intervals(*, counselor_id: int, room_id: int | None, since: datetime.datetime, until: datetime.datetime,
+                   exclude_pk: int | None = None) -> list[Interval]:
+    """The time held by the holding appointments of the counselor, or of the room, that
+    overlap [since, until): each from its start until its end + its buffer."""
+    holder = Q(counselor_id=counselor_id)
+    if room_id is not None:
+        holder |= Q(room_id=room_id)
+    rows = Appointment.objects.filter(holder, state__in=HOLDING_STATES, starts_at__lt=until, blocked_until__gt=since)
+    if exclude_pk is not None:
+        rows = rows.exclude(pk=exclude_pk)
+    return list(rows.values_list("starts_at", "blocked_until"))
+
+
+def _window(start_day: datetime.date, days: int) -> tuple[datetime.datetime, datetime.datetime]:
+    since = datetime.datetime.combine(start_day, datetime.time(0), tzinfo=SHANGHAI)
+    return since, since + datetime.timedelta(days=days)
+
+
+def free_slots_for(*, profile: CounselorProfile, room: Room | None = None, start_day: datetime.date | None = None,
+                   days: int | None = None, now: datetime.datetime | None = None, with_busy: bool = True,
+                   exclude_pk: int | None = None) -> list[Interval]:
+    """The counselor's free slots (and the room's, if one is given) from ``start_day`` (today by
+    default) for ``days`` days, never past COUNSELING_MAX_DAYS_AHEAD days from today and never
+    sooner than COUNSELING_MIN_NOTICE_HOURS from now. ``with_busy=False`` ignores appointments
+    (the service uses it to tell "not a slot" from "taken")."""
+    now = now or timezone.now()
+    today = timezone.localtime(now, SHANGHAI).date()
+    start_day = max(start_day or today, today)
+    last_day = today + datetime.timedelta(days=max_days_ahead())
+    days = (last_day - start_day).days + 1 if days is None else min(days, (last_day - start_day).days + 1)
+    if days <= 0 or not profile.active:
+        return []
+    since, until = _window(start_day, days)
+    hours = list(profile.working_hours.values_list("weekday", "starts", "ends"))
+    exceptions = list(CalendarException.objects.filter(counselor=profile, starts_at__lt=until, ends_at__gt=since)
+                      .values_list("starts_at", "ends_at"))
+    busy = busy_intervals(counselor_id=profile.user_id, room_id=room.pk if room else None, since=since,
+                          until=until + datetime.timedelta(days=1), exclude_pk=exclude_pk) if with_busy else []
+    return free_slots(working_hours=hours, exceptions=exceptions, busy=busy, session_minutes=profile.session_minutes,
+                      buffer_minutes=profile.buffer_minutes, start_day=start_day, days=days, now=now,
+                      min_notice=min_notice(), tz=SHANGHAI)
+
+
+def bookable_profiles() -> QuerySet[CounselorProfile]:
+    """Counselors who take bookings (their calendars are not private: free times only)."""
+    return (CounselorProfile.objects.filter(active=True, user__is_active=True, user__department=DEPARTMENT,
+                                            user__groups__name=str(Role.COUNSELOR))
+            .select_related("user").distinct().order_by("user__last_name", "user__first_name", "user__username"))
+
+
+# --- consent, limits ---------------------------------------------------------------------------
+
+
+def current_consent(*, worker) -> HealthConsent | None:
+    return HealthConsent.objects.filter(worker=worker, withdrawn_at__isnull=True).first()
+
+
+def open_appointments(*, worker, now: datetime.datetime | None = None) -> QuerySet[Appointment]:
+    """The worker's appointments that still hold a time that has not ended."""
+    return Appointment.objects.filter(case__worker=worker, state__in=HOLDING_STATES,
+                                      ends_at__gt=now or timezone.now())
+
+
+# --- appointments ------------------------------------------------------------------------------
+
+
+def _visible_q(user) -> Q:
+    if not user.is_authenticated or not user.is_active:
+        return Q(pk__in=[])
+    q = Q(pk__in=[])
+    if user.has_role(Role.WORKER):
+        q |= Q(case__worker__user=user)
+    if permissions.is_counselor(user):
+        q |= Q(counselor=user)
+    return q
+
+
+def appointments_for_user(*, user) -> QuerySet[Appointment]:
+    """A worker's own appointments; a counselor's own. Nobody else's."""
+    return (Appointment.objects.filter(_visible_q(user))
+            .select_related("case", "case__worker", "counselor", "room", "service").order_by("starts_at", "pk"))
+
+
+def appointment_get_for_user(*, appointment_id, user) -> Appointment:
+    """The appointment, if ``user`` may see it; Http404 otherwise (absent or forbidden alike)."""
+    try:
+        return appointments_for_user(user=user).get(pk=appointment_id)
+    except (Appointment.DoesNotExist, ValueError, TypeError):
+        raise Http404 from None
+
+
+def no_show_count(*, worker, user) -> int:
+    """How many appointments the worker missed without cancelling: for a counselor who has (or
+    had) an appointment with the worker; NotAllowed for anyone else."""
+    if not (permissions.is_counselor(user)
+            and Appointment.objects.filter(case__worker=worker, counselor=user).exists()):
+        raise NotAllowed()
+    return Appointment.objects.filter(case__worker=worker, state=AppointmentState.NO_SHOW).count()

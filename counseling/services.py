@@ -1,0 +1,423 @@
+"""Every write of counseling. One recipe: lock, check, change, audit, and SMS in the same
+transaction (the outbox sends after commit).
+
+No double booking, twice over: booking and rescheduling lock the worker's row, then the
+counselor's user row, then the room's row (always in that order, so two bookings cannot
+deadlock) before they check that the time is one of the free slots; under READ COMMITTED the
+second of two racing bookings then sees the first one's appointment. On PostgreSQL exclusion
+constraints (migration 0002) refuse overlaps from any writer; their refusal is turned into
+the service's own message.
+
+SMS say when and where, never what: no word naming the service (care.sms.SENSITIVE_WORDS)."""
+
+import datetime
+
+from django.contrib.auth import get_user_model
+from django.db import IntegrityError, models, transaction
+from django.urls import reverse
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django_fsm import can_proceed
+
+from care import audit, sms
+from care import permissions as hall_permissions
+from care import services as hall
+from care.errors import InvalidInput, InvalidState, NotAllowed
+from care.models import Case, Stage, Worker
+from counseling import permissions, selectors
+from counseling.models import (
+    CANCELLABLE_STATES,
+    DEPARTMENT,
+    Appointment,
+    AppointmentState,
+    CalendarException,
+    CounselorProfile,
+    ExceptionReason,
+    HealthConsent,
+    Mode,
+    Room,
+    Service,
+    ServiceKind,
+)
+from counseling.slots import SHANGHAI
+
+
+class CounselingEvent(models.TextChoices):
+    BOOKED = "counseling.booked"
+    RESCHEDULED = "counseling.rescheduled"
+    TRANSITION = "counseling.transition"
+    CONSENT_GIVEN = "counseling.consent_given"
+    CONSENT_WITHDRAWN = "counseling.consent_withdrawn"
+    EXCEPTION_ADDED = "counseling.exception_added"
+
+
+for _code, _text in [
+    ("appointment_booked", gettext_lazy(
+        "Worker Service Center: your appointment %(ref)s is on %(when)s, %(where)s. Details: %(link)s")),
+    ("appointment_moved", gettext_lazy(
+        "Worker Service Center: your appointment %(ref)s has moved to %(when)s, %(where)s. Details: %(link)s")),
+    ("appointment_cancelled", gettext_lazy(
+        "Worker Service Center: your appointment %(ref)s on %(when)s is cancelled. Details: %(link)s")),
+]:
+    sms.register_template(sms.SmsTemplate(
+        _code, _text, sample={"when": "2026-12-01 09:00", "where": "Room 3, 2nd floor",
+                              "link": "https://example.org/cases/1/"}))
+
+TRANSITIONS = ("confirm", "check_in", "complete", "refer", "cancel", "no_show")
+TARGETS = {
+    "confirm": AppointmentState.CONFIRMED,
+    "check_in": AppointmentState.CHECKED_IN,
+    "complete": AppointmentState.COMPLETED,
+    "refer": AppointmentState.REFERRED,
+    "no_show": AppointmentState.NO_SHOW,
+}
+AFTER_START = ("complete", "refer", "no_show")
+REASON_MAX = 1000
+
+
+def _slot_taken() -> InvalidState:
+    return InvalidState(_("This time has just been taken: choose another free time."),
+                        detail={"starts_at": "taken"})
+
+
+# --- calendars ---------------------------------------------------------------------------------
+
+
+def _local_midnight(day: datetime.date) -> datetime.datetime:
+    return datetime.datetime.combine(day, datetime.time(0), tzinfo=SHANGHAI)
+
+
+@transaction.atomic
+def exception_add(*, profile: CounselorProfile, actor, starts, ends, reason: str) -> CalendarException:
+    """Block time in a counselor's calendar: the counselor themselves. ``starts``/``ends`` are
+    dates (whole days, both included) or aware datetimes (half open). Appointments already
+    booked in it stay: the counselor moves or cancels them."""
+    if not (permissions.is_counselor(actor) and profile.user_id == actor.pk):
+        raise NotAllowed()
+    if isinstance(starts, datetime.datetime) != isinstance(ends, datetime.datetime):
+        raise InvalidInput(_("Give both ends as dates, or both as times."))
+    if not isinstance(starts, datetime.datetime):
+        starts, ends = _local_midnight(starts), _local_midnight(ends + datetime.timedelta(days=1))
+    starts, ends = _aware(starts), _aware(ends)
+    if ends <= starts:
+        raise InvalidInput(_("The end must come after the start."), detail={"ends": "order"})
+    if reason not in ExceptionReason.values:
+        raise InvalidInput(_("Choose the reason from the list."), detail={"reason": "invalid"})
+    exception = CalendarException.objects.create(counselor=profile, starts_at=starts, ends_at=ends, reason=reason)
+    audit.record(actor=actor, event_type=CounselingEvent.EXCEPTION_ADDED, subject=exception,
+                 new={"counselor": profile.user_id, "starts_at": starts, "ends_at": ends, "reason": reason})
+    return exception
+
+
+# --- consent -----------------------------------------------------------------------------------
+
+
+def _locked_worker(worker: Worker) -> Worker:
+    return Worker.objects.select_for_update(of=("self",)).select_related("user").get(pk=worker.pk)
+
+
+@transaction.atomic
+def consent_give(*, worker: Worker, actor, text_version: str = "") -> HealthConsent:
+    """The worker's consent to process health information (online, or their signed form
+    recorded by the front desk). Already given for this text: returned as it is; given for an
+    older text: that one ends and this one replaces it."""
+    worker = _locked_worker(worker)
+    if not permissions.can_record_consent(actor, worker):
+        raise NotAllowed()
+    version = (text_version or selectors.consent_version()).strip()[:20]
+    current = selectors.current_consent(worker=worker)
+    if current is not None and current.text_version == version:
+        return current
+    now = timezone.now()
+    if current is not None:
+        current.withdrawn_at = now
+        current.save(update_fields=["withdrawn_at"])
+    consent = HealthConsent.objects.create(worker=worker, text_version=version, given_at=now, recorded_by=actor)
+    audit.record(actor=actor, event_type=CounselingEvent.CONSENT_GIVEN, subject=consent,
+                 old={"consent": current.pk if current else None},
+                 new={"consent": consent.pk, "worker": worker.pk, "text_version": version})
+    return consent
+
+
+@transaction.atomic
+def consent_withdraw(*, worker: Worker, actor) -> HealthConsent | None:
+    """The worker withdraws their consent: no new appointment can be booked until they give it
+    again. Appointments already booked are left to the counselor. None if there was none."""
+    worker = _locked_worker(worker)
+    if not permissions.can_record_consent(actor, worker):
+        raise NotAllowed()
+    current = selectors.current_consent(worker=worker)
+    if current is None:
+        return None
+    current.withdrawn_at = timezone.now()
+    current.save(update_fields=["withdrawn_at"])
+    audit.record(actor=actor, event_type=CounselingEvent.CONSENT_WITHDRAWN, subject=current,
+                 old={"withdrawn_at": None}, new={"withdrawn_at": current.withdrawn_at, "worker": worker.pk})
+    return current
+
+
+# --- booking -----------------------------------------------------------------------------------
+
+
+def _aware(value) -> datetime.datetime:
+    if not isinstance(value, datetime.datetime):
+        raise InvalidInput(_("Choose a date and time."), detail={"starts_at": "missing"})
+    return timezone.make_aware(value, SHANGHAI) if timezone.is_naive(value) else value
+
+
+def _lock_counselor(counselor) -> CounselorProfile:
+    """Serialises every booking of one counselor (the user row, as for arbitrators)."""
+    if counselor is None:
+        raise InvalidInput(_("Choose a counselor."), detail={"counselor": "missing"})
+    user = get_user_model().objects.select_for_update().get(pk=counselor.pk)
+    profile = CounselorProfile.objects.filter(user=user).first()
+    if profile is None or not profile.active or not permissions.is_counselor(user):
+        raise InvalidInput(_("Choose a counselor from the list."), detail={"counselor": "invalid"})
+    return profile
+
+
+def _lock_room(room: Room | None) -> Room | None:
+    """Serialises every booking of one room (after the counselor: one order everywhere)."""
+    if room is None:
+        return None
+    room = Room.objects.select_for_update().get(pk=room.pk)
+    if not room.active:
+        raise InvalidInput(_("Choose a room from the list."), detail={"room": "invalid"})
+    return room
+
+
+def _check_booking(*, worker: Worker, service: Service, profile: CounselorProfile, mode: str, room: Room | None,
+                   starts_at: datetime.datetime, now: datetime.datetime, replacing: Appointment | None = None) -> None:
+    """Everything a booking must satisfy, the cheapest first. Runs under the locks."""
+    if service is None or not service.active or service.kind != ServiceKind.INDIVIDUAL:
+        raise InvalidInput(_("Choose a service from the list."), detail={"service": "invalid"})
+    if mode not in Mode.values or mode not in profile.modes:
+        raise InvalidInput(_("Choose one of the ways this counselor offers (in person, by phone or by video)."),
+                           detail={"mode": "invalid"})
+    if mode == Mode.IN_PERSON and room is None:
+        raise InvalidInput(_("Choose a room for a session in person."), detail={"room": "missing"})
+    if selectors.current_consent(worker=worker) is None:
+        raise InvalidState(_("Before a first appointment the worker must consent to the processing of health "
+                             "information."), detail={"consent": "missing"})
+    if starts_at < now + selectors.min_notice():
+        raise InvalidInput(_("Appointments must be booked at least %(hours)d hours ahead.")
+                           % {"hours": selectors.min_notice() // datetime.timedelta(hours=1)},
+                           detail={"starts_at": "notice"})
+    local_day = timezone.localtime(starts_at, SHANGHAI).date()
+    if local_day > timezone.localtime(now, SHANGHAI).date() + datetime.timedelta(days=selectors.max_days_ahead()):
+        raise InvalidInput(_("Appointments can be booked at most %(days)d days ahead.")
+                           % {"days": selectors.max_days_ahead()}, detail={"starts_at": "too_far"})
+    still_open = selectors.open_appointments(worker=worker, now=now)
+    if replacing is not None:
+        still_open = still_open.exclude(pk=replacing.pk)
+    if still_open.count() >= selectors.max_open_per_worker():
+        raise InvalidState(_("The worker already has %(count)d open appointments: keep, move or cancel one of them "
+                             "first.") % {"count": selectors.max_open_per_worker()}, detail={"open": "limit"})
+    exclude = replacing.pk if replacing is not None else None
+    day = {"profile": profile, "start_day": local_day, "days": 1, "now": now, "exclude_pk": exclude}
+    if not any(start == starts_at for start, _end in selectors.free_slots_for(**day, with_busy=False)):
+        raise InvalidInput(_("Choose one of the free times offered."), detail={"starts_at": "not_a_slot"})
+    if not any(start == starts_at for start, _end in selectors.free_slots_for(**day, room=room)):
+        raise _slot_taken()
+
+
+def _save_or_clash(appointment: Appointment) -> None:
+    """Insert in a savepoint; PostgreSQL's exclusion constraints refuse as the service does."""
+    try:
+        with transaction.atomic():
+            appointment.save(force_insert=True)
+    except IntegrityError as error:
+        if "no_overlap" not in str(error):
+            raise
+        raise _slot_taken() from None
+
+
+def _assign(case: Case, counselor) -> None:
+    """The hall's case is the counselor's: only they (and the worker) see it."""
+    if case.assignee_id != counselor.pk:
+        case.take_up(counselor)
+        case.save(update_fields=["stage", "assignee"])
+    hall_permissions.grant_case(case=case, user=counselor)
+
+
+@transaction.atomic
+def appointment_book(*, actor, worker: Worker, service: Service, counselor, starts_at, mode: str = Mode.IN_PERSON,
+                     room: Room | None = None) -> Appointment:
+    """A worker books a free slot (online, or the front desk for a walk-in). It opens a hall
+    case assigned to the counselor; the worker is told when and where by SMS."""
+    if not permissions.can_book(actor, worker):
+        raise NotAllowed()
+    starts_at = _aware(starts_at)
+    worker = _locked_worker(worker)
+    profile = _lock_counselor(counselor)
+    room = _lock_room(room)
+    same = selectors.open_appointments(worker=worker).filter(counselor_id=profile.user_id, starts_at=starts_at,
+                                                             mode=mode, room=room).first()
+    if same is not None:
+        return same  # the same form sent twice
+    now = timezone.now()
+    _check_booking(worker=worker, service=service, profile=profile, mode=mode, room=room, starts_at=starts_at,
+                   now=now)
+    when = _when(starts_at)
+    case = hall.request_file(actor=actor, worker=worker, department=DEPARTMENT,
+                             description=_("Appointment on %(when)s") % {"when": when})
+    _assign(case, profile.user)
+    appointment = _new_appointment(case=case, service=service, profile=profile, room=room, mode=mode,
+                                   starts_at=starts_at)
+    _save_or_clash(appointment)
+    audit.record(actor=actor, event_type=CounselingEvent.BOOKED, subject=appointment,
+                 new={"state": appointment.state, "case": case.pk, "counselor": profile.user_id,
+                      "room": room.pk if room else None, "mode": mode, "starts_at": starts_at,
+                      "ends_at": appointment.ends_at})
+    _tell_worker(appointment, "appointment_booked")
+    return appointment
+
+
+def _new_appointment(*, case, service, profile, room, mode, starts_at, replaces=None) -> Appointment:
+    ends_at = starts_at + datetime.timedelta(minutes=profile.session_minutes)
+    return Appointment(case=case, service=service, counselor=profile.user, room=room, mode=mode,
+                       starts_at=starts_at, ends_at=ends_at,
+                       blocked_until=ends_at + datetime.timedelta(minutes=profile.buffer_minutes), replaces=replaces)
+
+
+_UNCHANGED = object()
+
+
+@transaction.atomic
+def appointment_reschedule(*, appointment: Appointment, actor, starts_at, counselor=None, mode: str | None = None,
+                           room=_UNCHANGED, reason: str = "") -> Appointment:
+    """Move a requested or confirmed appointment: a new one (requested, in the same hall case,
+    ``replaces`` the old) is booked and the old one cancelled, in one transaction. The worker
+    or the appointment's counselor; another counselor may be chosen."""
+    worker = _locked_worker(Case.objects.get(pk=appointment.case_id).worker)
+    old = _locked(appointment)
+    if not permissions.can_reschedule(actor, old):
+        raise NotAllowed()
+    if old.state not in CANCELLABLE_STATES:
+        raise InvalidState(_("Only a requested or confirmed appointment can be moved."))
+    starts_at = _aware(starts_at)
+    counselor = counselor or old.counselor
+    mode = mode or old.mode
+    room = old.room if room is _UNCHANGED else room
+    if (starts_at, counselor.pk, mode, getattr(room, "pk", None)) == (old.starts_at, old.counselor_id, old.mode,
+                                                                       old.room_id):
+        return old  # nothing moves
+    profile = _lock_counselor(counselor)
+    room = _lock_room(room)
+    now = timezone.now()
+    _check_booking(worker=worker, service=old.service, profile=profile, mode=mode, room=room, starts_at=starts_at,
+                   now=now, replacing=old)
+    old.cancel(actor, (reason or "").strip()[:REASON_MAX], now)
+    old.save(update_fields=["state", "cancelled_by", "cancel_reason", "cancelled_at", "updated_at"])
+    new = _new_appointment(case=old.case, service=old.service, profile=profile, room=room, mode=mode,
+                           starts_at=starts_at, replaces=old)
+    _save_or_clash(new)
+    if profile.user_id != old.counselor_id:
+        _assign(Case.objects.select_for_update().get(pk=old.case_id), profile.user)
+    audit.record(actor=actor, event_type=CounselingEvent.RESCHEDULED, subject=new,
+                 old={"appointment": old.pk, "state": AppointmentState.CANCELLED, "counselor": old.counselor_id,
+                      "room": old.room_id, "mode": old.mode, "starts_at": old.starts_at},
+                 new={"appointment": new.pk, "state": new.state, "counselor": new.counselor_id,
+                      "room": new.room_id, "mode": new.mode, "starts_at": new.starts_at, "ends_at": new.ends_at})
+    _tell_worker(new, "appointment_moved")
+    return new
+
+
+# --- the lifecycle -----------------------------------------------------------------------------
+
+
+def _locked(appointment: Appointment) -> Appointment:
+    return (Appointment.objects.select_for_update(of=("self",))
+            .select_related("case", "case__worker", "counselor", "room", "service").get(pk=appointment.pk))
+
+
+@transaction.atomic
+def appointment_transition(*, appointment: Appointment, actor, transition: str, reason: str = "") -> Appointment:
+    """Move an appointment along its lifecycle (see Appointment). ``cancel`` by the worker
+    inside COUNSELING_CANCEL_CUTOFF_HOURS of the start is recorded as a late cancellation;
+    the worker hears by SMS when the counselor cancels."""
+    if transition not in TRANSITIONS:
+        raise InvalidInput(_("Unknown step."))
+    appointment = _locked(appointment)
+    if not permissions.can_act(actor, appointment, transition):
+        raise NotAllowed()
+    now = timezone.now()
+    by_worker = permissions.is_the_worker(actor, appointment.case.worker)
+    if transition == "cancel":
+        if appointment.state in (AppointmentState.CANCELLED, AppointmentState.CANCELLED_LATE):
+            return appointment
+        if by_worker and appointment.starts_at <= now and appointment.is_holding:
+            raise InvalidState(_("The appointment has already started."))
+        late = by_worker and appointment.starts_at - now < selectors.cancel_cutoff()
+        name = "cancel_late" if late else "cancel"
+    else:
+        if appointment.state == TARGETS[transition]:
+            return appointment
+        name = transition
+    method = getattr(appointment, name)
+    if not can_proceed(method):
+        raise InvalidState()
+    if transition in AFTER_START and appointment.starts_at > now:
+        raise InvalidState(_("This can be recorded once the appointment has started."))
+    old = appointment.state
+    match name:
+        case "cancel" | "cancel_late":
+            method(actor, (reason or "").strip()[:REASON_MAX], now)
+        case "check_in":
+            method(now)
+        case _:
+            method()
+    appointment.save(update_fields=["state", "cancelled_by", "cancel_reason", "cancelled_at", "checked_in_at",
+                                    "updated_at"])
+    _follow_in_hall(appointment)
+    audit.record(actor=actor, event_type=CounselingEvent.TRANSITION, subject=appointment, old={"state": old},
+                 new={"state": appointment.state, "transition": name,
+                      **({"reason_given": bool(appointment.cancel_reason)} if name.startswith("cancel") else {})})
+    if name == "cancel" and not by_worker:
+        _tell_worker(appointment, "appointment_cancelled")
+    return appointment
+
+
+def _follow_in_hall(appointment: Appointment) -> None:
+    """The hall's case follows: closed once the session happened or was missed, withdrawn when
+    the appointment is cancelled (a rescheduled one keeps its case open)."""
+    case = Case.objects.select_for_update().get(pk=appointment.case_id)
+    if appointment.state in (AppointmentState.COMPLETED, AppointmentState.REFERRED, AppointmentState.NO_SHOW):
+        if case.stage == Stage.IN_PROGRESS:
+            case.close(timezone.now())
+            case.save(update_fields=["stage", "closed_at"])
+    elif appointment.state in (AppointmentState.CANCELLED, AppointmentState.CANCELLED_LATE) and case.is_open:
+        case.withdraw(timezone.now())
+        case.save(update_fields=["stage", "closed_at"])
+    appointment.case = case
+
+
+# --- SMS ---------------------------------------------------------------------------------------
+
+
+def _when(starts_at: datetime.datetime) -> str:
+    return timezone.localtime(starts_at, SHANGHAI).strftime("%Y-%m-%d %H:%M")
+
+
+def _where(appointment: Appointment) -> str:
+    if appointment.mode == Mode.PHONE:
+        return _("by phone (we will call you)")
+    if appointment.mode == Mode.VIDEO:
+        return _("online (video)")
+    name = appointment.room.name if appointment.room else ""
+    if not name or sms.contains_sensitive_word(name):
+        return _("at the Worker Service Center (ask at the front desk)")
+    return _("room %(room)s") % {"room": name}
+
+
+def _tell_worker(appointment: Appointment, template: str) -> None:
+    """Time and place only, in the worker's language; the link is the hall's page of the request
+    (an address under /counseling/ would name the service)."""
+    case = appointment.case
+    worker = case.worker
+    with translation.override(worker.language):
+        context = {"ref": case.reference, "when": _when(appointment.starts_at), "where": str(_where(appointment)),
+                   "link": sms.link(reverse("care:case_detail", args=[case.pk]))}
+    sms.notify(recipient=worker, template=template, context=context)
+
