@@ -143,8 +143,11 @@ def request_file(
     department: str,
     description: str,
     preferred_contact_time: str = ContactTime.ANY,
+    tell_worker: bool = True,
 ) -> Case:
     """File a request: a worker for themselves online, or the front desk for a walk-in.
+    A department whose own SMS already gives the reference (an appointment) passes
+    ``tell_worker=False``.
 
     It becomes a case in the department's queue with a fresh reference.
     """
@@ -181,7 +184,8 @@ def request_file(
         subject=case,
         new={"stage": case.stage, "department": department, "channel": channel},
     )
-    _tell_worker(case, "request_received")
+    if tell_worker:
+        _tell_worker(case, "request_received")
     push_after_commit(queue_group(department), {"event": "filed", "reference": case.reference})
     return case
 

@@ -260,7 +260,7 @@ def appointment_book(*, actor, worker: Worker, service: Service, counselor, star
     _check_booking(worker=worker, service=service, profile=profile, mode=mode, room=room, starts_at=starts_at,
                    now=now)
     when = _when(starts_at)
-    case = hall.request_file(actor=actor, worker=worker, department=DEPARTMENT,
+    case = hall.request_file(actor=actor, worker=worker, department=DEPARTMENT, tell_worker=False,
                              description=_("Appointment on %(when)s") % {"when": when})
     _assign(case, profile.user)
     appointment = _new_appointment(case=case, service=service, profile=profile, room=room, mode=mode,

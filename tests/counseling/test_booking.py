@@ -73,8 +73,8 @@ def test_a_worker_books_a_free_slot(clock):
     assert event.actor == worker.user and event.subject_id == str(appointment.pk)
     assert event.new["counselor"] == who.pk and event.new["mode"] == Mode.IN_PERSON
     assert not {"reason", "description", "service"} & set(event.new)
-    [message] = OutboundSms.objects.filter(template="appointment_booked")
-    assert message.worker == worker
+    [message] = OutboundSms.objects.filter(worker=worker)  # one SMS: the appointment, with the reference
+    assert message.template == "appointment_booked"
     assert "2026-03-02 10:00" in message.body and "Room 3" in message.body and case.reference in message.body
     assert sms.contains_sensitive_word(message.body) is None
     assert "/counseling/" not in message.body
@@ -514,3 +514,21 @@ def test_the_sms_templates_name_no_service():
             with translation.override(language):
                 body = str(spec.text) % {"ref": "QD-2026-000001", **spec.sample}
             assert sms.contains_sensitive_word(body) is None
+
+
+@pytest.mark.django_db
+def test_the_admin_configures_counselors_rooms_and_services_and_shows_no_appointment():
+    from django.test import Client
+
+    from tests.factories import staff as make_staff
+
+    admin_user = make_staff(Role.ADMINISTRATOR, is_staff=True, is_superuser=True)
+    who = counselor()
+    client = Client()
+    client.force_login(admin_user)
+    profile = f"/admin/counseling/counselorprofile/{who.counselor_profile.pk}/change/"
+    for url in ("/admin/counseling/counselorprofile/", profile, "/admin/counseling/room/",
+                "/admin/counseling/service/"):
+        assert client.get(url).status_code == 200, url
+    assert client.get("/admin/counseling/appointment/").status_code == 404
+    assert client.get("/admin/counseling/healthconsent/").status_code == 404
