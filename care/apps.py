@@ -24,4 +24,5 @@ class CareConfig(AppConfig):
         registry.register_nav(roles={Role.CLAIMS_OFFICER, Role.CLAIMS_REVIEWER}, label=_("Payment batches"),
                               url_name="claims:batches")
         registry.register_nav(roles={Role.CENTER_MANAGER}, label=_("Claims paid"), url_name="claims:figures")
+        registry.register_walk_in_action(label=_("File a claim for this member"), url_name="claims:new_for_worker")
         registry.register_demo_seeder(demo.seed)

@@ -67,6 +67,19 @@ def nav_for(roles: set[str]) -> list[NavLink]:
     return [link for link in _nav if link.roles & roles]
 
 
+_walk_in_actions: list[NavLink] = []
+
+
+def register_walk_in_action(*, label, url_name: str) -> None:
+    """A button on the front desk's page of a found worker: ``url_name`` takes the worker's id
+    (e.g. file a claim, book an appointment for them)."""
+    _walk_in_actions.append(NavLink(frozenset(), label, url_name))
+
+
+def walk_in_actions() -> list[NavLink]:
+    return list(_walk_in_actions)
+
+
 _file_checks: dict = {}
 
 

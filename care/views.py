@@ -141,6 +141,8 @@ def front_desk(request):
         request,
         "care/front_desk.html",
         {"lookup": lookup, "found": found, "searched": searched,
+         "actions": [{"label": a.label, "url": reverse(a.url_name, args=[found.pk])}
+                     for a in registry.walk_in_actions()] if found else [],
          **paginated(request, selectors.case_summaries_for_user(user=request.user))},
     )
 

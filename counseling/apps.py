@@ -1,3 +1,4 @@
+import datetime
 from datetime import timedelta
 
 from django.utils.translation import gettext_lazy as _
@@ -12,8 +13,18 @@ class CounselingConfig(registry.DepartmentAppConfig):
 
     def ready(self):
         super().ready()
-        from counseling import services  # noqa: F401 - registers the counseling SMS templates
+        from care.roles import Role
+        from care.tasks_runtime import register_daily
+        from counseling import demo, services  # noqa: F401 - services registers the counseling SMS templates
         from counseling.models import Appointment
 
         # A case with appointments ends through them (completed, missed or cancelled), never in the hall.
         registry.register_file_check("counseling", lambda case: Appointment.objects.filter(case_id=case.pk).exists())
+        registry.register_nav(roles={Role.WORKER}, label=_("Appointments"), url_name="counseling:mine")
+        registry.register_nav(roles={Role.COUNSELOR}, label=_("My appointments"), url_name="counseling:day")
+        registry.register_walk_in_action(label=_("Book an appointment for this worker"),
+                                         url_name="counseling:book_for_worker")
+        registry.register_demo_seeder(demo.seed)
+        # The safety net of the reminders: each reminder also wakes the sweep at its own time
+        # (services._schedule_reminders); once a day the sweep runs anyway.
+        register_daily("counseling.tasks.send_due_reminders", datetime.time(7, 0))

@@ -294,3 +294,114 @@ class Appointment(FSMModelMixin, models.Model):
     @transition(field=state, source=CANCELLABLE_STATES, target=AppointmentState.NO_SHOW)
     def no_show(self):
         pass
+
+
+# --- reminders ---------------------------------------------------------------------------------
+
+
+class ReminderOffset(models.TextChoices):
+    DAY_BEFORE = "24h", _("24 hours before")
+    TWO_HOURS = "2h", _("2 hours before")
+
+
+REMINDER_OFFSETS = {ReminderOffset.DAY_BEFORE: 24, ReminderOffset.TWO_HOURS: 2}  # hours before the start
+
+
+class ReminderDue(models.Model):
+    """One SMS reminder of one holding appointment: made when it is booked (only for times
+    still ahead), deleted when it stops holding, sent once by counseling.tasks
+    (``sent_at`` is set in the transaction that queues the SMS)."""
+
+    appointment = models.ForeignKey(Appointment, on_delete=models.CASCADE, related_name="reminders")
+    offset = models.CharField(max_length=4, choices=ReminderOffset.choices)
+    due_at = models.DateTimeField()
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["due_at", "pk"]
+        indexes = [models.Index(fields=["sent_at", "due_at"], name="counseling_reminder_due_idx")]
+        constraints = [
+            models.UniqueConstraint(fields=["appointment", "offset"], name="counseling_one_reminder_per_offset"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.appointment_id} {self.offset} {self.due_at:%Y-%m-%d %H:%M}"
+
+
+# --- session notes -----------------------------------------------------------------------------
+
+
+class Note(models.Model):
+    """A counselor's session note (咨询记录): encrypted; read only by its author and by a
+    supervisor the case's counselor named (SupervisionGrant). Never by the center manager or
+    the administrator, so it is not in the admin. Every read is audited."""
+
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="counseling_notes")
+    appointment = models.ForeignKey(Appointment, on_delete=models.PROTECT, null=True, blank=True,
+                                    related_name="notes")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    body = EncryptedTextField(_("note"))
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        verbose_name = _("session note")
+        verbose_name_plural = _("session notes")
+        ordering = ["created_at", "pk"]
+        indexes = [models.Index(fields=["case", "created_at"], name="counseling_note_case_idx")]
+
+
+class SupervisionGrant(models.Model):
+    """The case's counselor lets a named supervisor (a counselor) read that one case's notes,
+    until revoked. At most one current grant per case and supervisor."""
+
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="supervision_grants")
+    supervisor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    granted_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    granted_at = models.DateTimeField(default=timezone.now)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("supervision grant")
+        verbose_name_plural = _("supervision grants")
+        constraints = [
+            models.UniqueConstraint(fields=["case", "supervisor"], condition=Q(revoked_at__isnull=True),
+                                    name="counseling_one_current_grant"),
+        ]
+
+    @property
+    def is_current(self) -> bool:
+        return self.revoked_at is None
+
+
+# --- risk --------------------------------------------------------------------------------------
+
+
+class RiskLevel(models.TextChoices):
+    NONE = "none", _("No risk")
+    LOW = "low", _("Low risk")
+    MEDIUM = "medium", _("Medium risk")
+    HIGH = "high", _("High risk (crisis)")
+
+
+class RiskFlag(models.Model):
+    """The current risk level of a counseling case (its history is in the audit log). A high
+    level raises the hall case to urgent (``priority_before`` keeps what it was) until someone
+    acknowledges it."""
+
+    case = models.OneToOneField(Case, on_delete=models.PROTECT, related_name="counseling_risk")
+    level = models.CharField(_("risk level"), max_length=6, choices=RiskLevel.choices, default=RiskLevel.NONE)
+    flagged_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    flagged_at = models.DateTimeField(default=timezone.now)
+    priority_before = models.SmallIntegerField(null=True, blank=True, editable=False)
+    acknowledged_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
+                                        related_name="+")
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("risk flag")
+        verbose_name_plural = _("risk flags")
+        indexes = [models.Index(fields=["level", "acknowledged_at"], name="counseling_risk_open_idx")]
+
+    @property
+    def awaiting_acknowledgement(self) -> bool:
+        return self.level == RiskLevel.HIGH and self.acknowledged_at is None

@@ -42,3 +42,34 @@ def can_act(user, appointment: Appointment, transition: str) -> bool:
 
 def can_reschedule(user, appointment: Appointment) -> bool:
     return is_the_worker(user, appointment.case.worker) or is_its_counselor(user, appointment)
+
+
+# --- cases: notes, supervision, risk -----------------------------------------------------------
+
+
+def is_case_counselor(user, case) -> bool:
+    """The counselor the counseling case is assigned to (the counselor of its appointments)."""
+    return bool(is_counselor(user) and case.department == DEPARTMENT and case.assignee_id == user.pk)
+
+
+def can_add_note(user, appointment: Appointment) -> bool:
+    return is_its_counselor(user, appointment)
+
+
+def can_grant_supervision(user, case) -> bool:
+    return is_case_counselor(user, case)
+
+
+def can_supervise(user) -> bool:
+    """Only a counselor of the department may be named supervisor."""
+    return is_counselor(user)
+
+
+def can_flag_risk(user, case) -> bool:
+    return is_case_counselor(user, case)
+
+
+def can_acknowledge_risk(user, case) -> bool:
+    """Any counselor of the department (the on-call counselor is one of them): acknowledging
+    reads nothing of the case, it records who took the alert."""
+    return bool(is_counselor(user) and case.department == DEPARTMENT)

@@ -3,11 +3,14 @@
 import datetime
 
 from django.conf import settings
+from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
+from care import audit
 from care.errors import NotAllowed
+from care.models import Case
 from care.roles import Role
 from counseling import permissions
 from counseling.models import (
@@ -18,7 +21,11 @@ from counseling.models import (
     CalendarException,
     CounselorProfile,
     HealthConsent,
+    Note,
+    RiskFlag,
+    RiskLevel,
     Room,
+    SupervisionGrant,
 )
 from counseling.slots import SHANGHAI, Interval, free_slots
 
@@ -144,3 +151,64 @@ def no_show_count(*, worker, user) -> int:
             and Appointment.objects.filter(case__worker=worker, counselor=user).exists()):
         raise NotAllowed()
     return Appointment.objects.filter(case__worker=worker, state=AppointmentState.NO_SHOW).count()
+
+
+# --- session notes -----------------------------------------------------------------------------
+
+NOTES_VIEWED = "counseling.notes_viewed"  # = counseling.services.CounselingEvent.NOTES_VIEWED
+
+
+def _readable_notes_q(user) -> Q:
+    """Notes a user may read: their own, and those of the cases they supervise now. Nobody
+    else: not the center manager, not the administrator, not another counselor."""
+    if not permissions.is_counselor(user):
+        return Q(pk__in=[])
+    supervised = SupervisionGrant.objects.filter(supervisor=user, revoked_at__isnull=True).values("case_id")
+    return Q(author=user) | Q(case_id__in=supervised)
+
+
+@transaction.atomic
+def notes_for(*, case: Case, user) -> list[Note]:
+    """The notes of ``case`` that ``user`` may read (none for anyone else). Every call is a
+    read of a sensitive record, recorded in the audit log with the notes it returned."""
+    notes = list(Note.objects.filter(_readable_notes_q(user), case_id=case.pk)
+                 .select_related("author", "appointment").order_by("created_at", "pk"))
+    audit.record(actor=user, event_type=NOTES_VIEWED, subject=case, new={"notes": [note.pk for note in notes]})
+    return notes
+
+
+def supervision_grants_for(*, case: Case, user) -> QuerySet[SupervisionGrant]:
+    """The current grants of a case, for its counselor only."""
+    if not permissions.is_case_counselor(user, case):
+        return SupervisionGrant.objects.none()
+    return SupervisionGrant.objects.filter(case_id=case.pk, revoked_at__isnull=True).select_related("supervisor")
+
+
+# --- risk --------------------------------------------------------------------------------------
+
+
+def risk_level(*, case: Case, user) -> str | None:
+    """The case's risk level, for a counselor of the department; None for anyone else."""
+    if not permissions.can_acknowledge_risk(user, case):
+        return None
+    flag = RiskFlag.objects.filter(case_id=case.pk).first()
+    return flag.level if flag else RiskLevel.NONE
+
+
+def risks_awaiting_acknowledgement(*, user) -> QuerySet[RiskFlag]:
+    """High-risk cases nobody has acknowledged yet, for the counselors of the department."""
+    if not permissions.is_counselor(user):
+        return RiskFlag.objects.none()
+    return (RiskFlag.objects.filter(level=RiskLevel.HIGH, acknowledged_at__isnull=True)
+            .select_related("case").order_by("flagged_at"))
+
+
+def counselor_queue(*, user) -> QuerySet[Case]:
+    """The counseling cases a counselor may read, most urgent first (an unacknowledged high
+    risk makes its case urgent), then newest."""
+    if not permissions.is_counselor(user):
+        return Case.objects.none()
+    from care import permissions as hall
+
+    return (Case.objects.filter(hall.visible_cases_q(user), department=DEPARTMENT)
+            .select_related("worker", "assignee").order_by("-priority", "-opened_at", "-id"))

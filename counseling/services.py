@@ -11,7 +11,9 @@ the service's own message.
 SMS say when and where, never what: no word naming the service (care.sms.SENSITIVE_WORDS)."""
 
 import datetime
+import logging
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, models, transaction
 from django.urls import reverse
@@ -24,11 +26,13 @@ from care import audit, sms
 from care import permissions as hall_permissions
 from care import services as hall
 from care.errors import InvalidInput, InvalidState, NotAllowed
-from care.models import Case, Stage, Worker
+from care.models import Case, Priority, Stage, Urgency, Worker
 from counseling import permissions, selectors
 from counseling.models import (
     CANCELLABLE_STATES,
     DEPARTMENT,
+    HOLDING_STATES,
+    REMINDER_OFFSETS,
     Appointment,
     AppointmentState,
     CalendarException,
@@ -36,9 +40,14 @@ from counseling.models import (
     ExceptionReason,
     HealthConsent,
     Mode,
+    Note,
+    ReminderDue,
+    RiskFlag,
+    RiskLevel,
     Room,
     Service,
     ServiceKind,
+    SupervisionGrant,
 )
 from counseling.slots import SHANGHAI
 
@@ -50,6 +59,15 @@ class CounselingEvent(models.TextChoices):
     CONSENT_GIVEN = "counseling.consent_given"
     CONSENT_WITHDRAWN = "counseling.consent_withdrawn"
     EXCEPTION_ADDED = "counseling.exception_added"
+    NOTE_ADDED = "counseling.note_added"
+    NOTES_VIEWED = "counseling.notes_viewed"
+    SUPERVISION_GRANTED = "counseling.supervision_granted"
+    SUPERVISION_REVOKED = "counseling.supervision_revoked"
+    RISK_FLAGGED = "counseling.risk_flagged"
+    RISK_ACKNOWLEDGED = "counseling.risk_acknowledged"
+
+
+log = logging.getLogger(__name__)
 
 
 for _code, _text in [
@@ -59,10 +77,19 @@ for _code, _text in [
         "Worker Service Center: your appointment %(ref)s has moved to %(when)s, %(where)s. Details: %(link)s")),
     ("appointment_cancelled", gettext_lazy(
         "Worker Service Center: your appointment %(ref)s on %(when)s is cancelled. Details: %(link)s")),
+    ("appointment_reminder", gettext_lazy(
+        "Worker Service Center: a reminder of your appointment %(ref)s on %(when)s, %(where)s. Details: %(link)s")),
 ]:
     sms.register_template(sms.SmsTemplate(
         _code, _text, sample={"when": "2026-12-01 09:00", "where": "Room 3, 2nd floor",
                               "link": "https://example.org/cases/1/"}))
+
+# To staff (the on-call counselor, the center's crisis contact): the reference and a link, nothing
+# else. Essential: a STOP sent from that phone must not silence it.
+sms.register_template(sms.SmsTemplate(
+    "crisis_alert",
+    gettext_lazy("Worker Service Center: case %(ref)s needs an urgent response now. Details: %(link)s"),
+    essential=True))
 
 TRANSITIONS = ("confirm", "check_in", "complete", "refer", "cancel", "no_show")
 TARGETS = {
@@ -266,6 +293,7 @@ def appointment_book(*, actor, worker: Worker, service: Service, counselor, star
     appointment = _new_appointment(case=case, service=service, profile=profile, room=room, mode=mode,
                                    starts_at=starts_at)
     _save_or_clash(appointment)
+    _schedule_reminders(appointment, now)
     audit.record(actor=actor, event_type=CounselingEvent.BOOKED, subject=appointment,
                  new={"state": appointment.state, "case": case.pk, "counselor": profile.user_id,
                       "room": room.pk if room else None, "mode": mode, "starts_at": starts_at,
@@ -313,6 +341,8 @@ def appointment_reschedule(*, appointment: Appointment, actor, starts_at, counse
     new = _new_appointment(case=old.case, service=old.service, profile=profile, room=room, mode=mode,
                            starts_at=starts_at, replaces=old)
     _save_or_clash(new)
+    _drop_reminders(old)
+    _schedule_reminders(new, now)
     if profile.user_id != old.counselor_id:
         _assign(Case.objects.select_for_update().get(pk=old.case_id), profile.user)
     audit.record(actor=actor, event_type=CounselingEvent.RESCHEDULED, subject=new,
@@ -371,6 +401,8 @@ def appointment_transition(*, appointment: Appointment, actor, transition: str, 
     appointment.save(update_fields=["state", "cancelled_by", "cancel_reason", "cancelled_at", "checked_in_at",
                                     "updated_at"])
     _follow_in_hall(appointment)
+    if not appointment.is_holding:
+        _drop_reminders(appointment)
     audit.record(actor=actor, event_type=CounselingEvent.TRANSITION, subject=appointment, old={"state": old},
                  new={"state": appointment.state, "transition": name,
                       **({"reason_given": bool(appointment.cancel_reason)} if name.startswith("cancel") else {})})
@@ -421,3 +453,197 @@ def _tell_worker(appointment: Appointment, template: str) -> None:
                    "link": sms.link(reverse("care:case_detail", args=[case.pk]))}
     sms.notify(recipient=worker, template=template, context=context)
 
+
+
+# --- reminders ---------------------------------------------------------------------------------
+
+
+def _schedule_reminders(appointment: Appointment, now: datetime.datetime) -> None:
+    """A reminder 24 h and 2 h before the start, for each of those times still ahead. Each one
+    also wakes the sweep at its time (a task row stored in this transaction): a reminder whose
+    appointment is cancelled or moved meanwhile is gone, and its wake-up finds nothing."""
+    from counseling.tasks import wake_reminders
+
+    for offset, hours in REMINDER_OFFSETS.items():
+        due_at = appointment.starts_at - datetime.timedelta(hours=hours)
+        if due_at <= now:
+            continue  # booked too late for this one
+        ReminderDue.objects.create(appointment=appointment, offset=offset, due_at=due_at)
+        wake_reminders.using(run_after=due_at).enqueue()
+
+
+def _drop_reminders(appointment: Appointment) -> None:
+    """The appointment no longer holds its time: its reminders not yet sent never go."""
+    ReminderDue.objects.filter(appointment=appointment, sent_at__isnull=True).delete()
+
+
+REMINDER_BATCH = 100
+
+
+def reminders_send_due(*, now: datetime.datetime | None = None) -> int:
+    """Send every reminder that is due, of an appointment that still holds and has not started,
+    exactly once: each batch is locked (SKIP LOCKED, so two sweeps share the work) and marked
+    sent in the transaction that queues its SMS. When both reminders of an appointment are
+    due (the sweep ran late), only the nearer one is sent. Returns how many SMS were queued."""
+    sent = 0
+    while True:
+        with transaction.atomic():
+            at = now or timezone.now()
+            due = list(ReminderDue.objects.select_for_update(skip_locked=True, of=("self",))
+                       .filter(sent_at__isnull=True, due_at__lte=at, appointment__state__in=HOLDING_STATES,
+                               appointment__starts_at__gt=at)
+                       .select_related("appointment", "appointment__case", "appointment__case__worker",
+                                       "appointment__room")
+                       .order_by("due_at", "pk")[:REMINDER_BATCH])
+            latest: dict[int, ReminderDue] = {}
+            for reminder in due:  # ordered by due_at: the last one per appointment is the nearest
+                latest[reminder.appointment_id] = reminder
+            for reminder in latest.values():
+                _tell_worker(reminder.appointment, "appointment_reminder")
+                sent += 1
+            ReminderDue.objects.filter(pk__in=[r.pk for r in due]).update(sent_at=at)
+        if len(due) < REMINDER_BATCH:
+            return sent
+
+
+# --- session notes and supervision -------------------------------------------------------------
+
+
+@transaction.atomic
+def note_add(*, appointment: Appointment, actor, body: str) -> Note:
+    """The appointment's counselor writes a session note (encrypted; only they, and a supervisor
+    they name for the case, will read it)."""
+    appointment = _locked(appointment)
+    if not permissions.can_add_note(actor, appointment):
+        raise NotAllowed()
+    body = (body or "").strip()
+    if not body:
+        raise InvalidInput(_("Write the note."), detail={"body": "missing"})
+    note = Note.objects.create(case=appointment.case, appointment=appointment, author=actor, body=body)
+    audit.record(actor=actor, event_type=CounselingEvent.NOTE_ADDED, subject=note,
+                 new={"case": appointment.case_id, "appointment": appointment.pk})
+    return note
+
+
+def _locked_case(case: Case) -> Case:
+    return Case.objects.select_for_update().get(pk=case.pk)
+
+
+@transaction.atomic
+def supervision_grant(*, case: Case, supervisor, actor) -> SupervisionGrant:
+    """The case's counselor lets ``supervisor`` (another counselor) read this case's notes.
+    Already granted: the current grant is returned."""
+    case = _locked_case(case)
+    if not permissions.can_grant_supervision(actor, case):
+        raise NotAllowed()
+    if supervisor is None or supervisor.pk == actor.pk or not permissions.can_supervise(supervisor):
+        raise InvalidInput(_("Choose another counselor as supervisor."), detail={"supervisor": "invalid"})
+    current = SupervisionGrant.objects.filter(case=case, supervisor=supervisor, revoked_at__isnull=True).first()
+    if current is not None:
+        return current
+    grant = SupervisionGrant.objects.create(case=case, supervisor=supervisor, granted_by=actor,
+                                            granted_at=timezone.now())
+    audit.record(actor=actor, event_type=CounselingEvent.SUPERVISION_GRANTED, subject=grant,
+                 new={"case": case.pk, "supervisor": supervisor.pk})
+    return grant
+
+
+@transaction.atomic
+def supervision_revoke(*, case: Case, supervisor, actor) -> SupervisionGrant | None:
+    """The case's counselor ends the supervisor's access. None if there was no current grant."""
+    case = _locked_case(case)
+    if not permissions.can_grant_supervision(actor, case):
+        raise NotAllowed()
+    grant = (SupervisionGrant.objects.select_for_update()
+             .filter(case=case, supervisor=supervisor, revoked_at__isnull=True).first())
+    if grant is None:
+        return None
+    grant.revoked_at = timezone.now()
+    grant.save(update_fields=["revoked_at"])
+    audit.record(actor=actor, event_type=CounselingEvent.SUPERVISION_REVOKED, subject=grant,
+                 old={"revoked_at": None}, new={"case": case.pk, "supervisor": supervisor.pk,
+                                                "revoked_at": grant.revoked_at})
+    return grant
+
+
+# --- risk and crisis ---------------------------------------------------------------------------
+
+
+def _crisis_numbers() -> list[tuple[str, str]]:
+    return [(name, str(getattr(settings, name, "") or "").strip())
+            for name in ("COUNSELING_ON_CALL_MOBILE", "COUNSELING_CRISIS_CONTACT_MOBILE")]
+
+
+def _alert_crisis(case: Case) -> None:
+    """Urgent SMS (quiet hours do not hold it back) to the on-call counselor and the center's
+    crisis contact: the reference and the hall's page only."""
+    with translation.override(settings.LANGUAGE_CODE):
+        context = {"ref": case.reference, "link": sms.link(reverse("care:case_detail", args=[case.pk]))}
+        for name, number in _crisis_numbers():
+            if not number:
+                log.warning("%s is not set: no SMS alert for case %s", name, case.reference)
+                continue
+            sms.notify(recipient=number, template="crisis_alert", context=context, urgency=Urgency.URGENT)
+
+
+@transaction.atomic
+def risk_flag(*, case: Case, actor, level: str) -> RiskFlag:
+    """The case's counselor sets its risk level. High (危机): the hall case goes to urgent, at
+    the top of the queue, until someone acknowledges it, and the on-call counselor and the
+    crisis contact are alerted by urgent SMS. Lowered before acknowledgement: the priority
+    goes back. The same level again: nothing happens."""
+    if level not in RiskLevel.values:
+        raise InvalidInput(_("Choose the risk level from the list."), detail={"level": "invalid"})
+    case = _locked_case(case)
+    if not permissions.can_flag_risk(actor, case):
+        raise NotAllowed()
+    flag = RiskFlag.objects.select_for_update().filter(case=case).first()
+    if flag is not None and flag.level == level:
+        return flag
+    now = timezone.now()
+    old_level = flag.level if flag is not None else RiskLevel.NONE
+    old_priority = case.priority
+    if flag is None:
+        flag = RiskFlag(case=case)
+    flag.level, flag.flagged_by, flag.flagged_at = level, actor, now
+    if level == RiskLevel.HIGH:
+        if flag.priority_before is None:
+            flag.priority_before = case.priority
+        flag.acknowledged_by, flag.acknowledged_at = None, None
+        case.priority = Priority.URGENT
+    elif flag.priority_before is not None:  # no longer high, never acknowledged
+        case.priority, flag.priority_before = flag.priority_before, None
+    flag.save()
+    if case.priority != old_priority:
+        case.save(update_fields=["priority"])
+    audit.record(actor=actor, event_type=CounselingEvent.RISK_FLAGGED, subject=flag,
+                 old={"level": old_level, "priority": old_priority},
+                 new={"case": case.pk, "level": level, "priority": case.priority})
+    if level == RiskLevel.HIGH:
+        _alert_crisis(case)
+    return flag
+
+
+@transaction.atomic
+def risk_acknowledge(*, case: Case, actor) -> RiskFlag:
+    """A counselor (the on-call counselor, the case's own) takes the alert of a high-risk case:
+    who and when are recorded and the case's priority goes back to what it was. Already
+    acknowledged: returned as it is."""
+    case = _locked_case(case)
+    if not permissions.can_acknowledge_risk(actor, case):
+        raise NotAllowed()
+    flag = RiskFlag.objects.select_for_update().filter(case=case).first()
+    if flag is None or flag.level != RiskLevel.HIGH:
+        raise InvalidState(_("This case has no high risk to acknowledge."))
+    if flag.acknowledged_at is not None:
+        return flag
+    old_priority = case.priority
+    flag.acknowledged_by, flag.acknowledged_at = actor, timezone.now()
+    case.priority = flag.priority_before if flag.priority_before is not None else Priority.NORMAL
+    flag.priority_before = None
+    flag.save(update_fields=["acknowledged_by", "acknowledged_at", "priority_before"])
+    case.save(update_fields=["priority"])
+    audit.record(actor=actor, event_type=CounselingEvent.RISK_ACKNOWLEDGED, subject=flag,
+                 old={"acknowledged_at": None, "priority": old_priority},
+                 new={"case": case.pk, "acknowledged_at": flag.acknowledged_at, "priority": case.priority})
+    return flag

@@ -9,6 +9,7 @@ from django.core.management import call_command
 from care import audit
 from care.claims.models import Claim, ClaimState, PaymentBatch
 from care.models import Case, User
+from counseling.models import Appointment
 from legal.models import LegalCase
 
 pytestmark = pytest.mark.django_db
@@ -22,7 +23,8 @@ def test_seed_demo_fills_every_department_and_is_idempotent():
     assert {ClaimState.SUBMITTED, ClaimState.INFO_REQUESTED, ClaimState.SECOND_APPROVAL, ClaimState.APPROVED,
             ClaimState.REJECTED, ClaimState.PAID} <= states
     assert PaymentBatch.objects.filter(state="paid").count() == 1
+    assert Appointment.objects.count() == 2
     cases = Case.objects.count()
     call_command("seed_demo", stdout=io.StringIO())
-    assert Case.objects.count() == cases
+    assert Case.objects.count() == cases and Appointment.objects.count() == 2
     assert list(audit.verify()) == []

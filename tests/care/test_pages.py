@@ -307,3 +307,13 @@ def test_the_center_manager_lands_on_the_figures():
     client = Client()
     client.force_login(staff(Role.CENTER_MANAGER))
     assert client.get("/").url == "/figures/"
+
+
+@pytest.mark.django_db
+def test_the_front_desk_offers_each_service_s_walk_in_action_for_a_found_worker():
+    worker = WorkerFactory()
+    client = Client()
+    client.force_login(staff(Role.FRONT_DESK))
+    page = client.get("/front-desk/", {"q": worker.mobile}, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert f'href="/claims/new/for/{worker.pk}/"' in page
+    assert f'href="/counseling/book/for/{worker.pk}/"' in page

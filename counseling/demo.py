@@ -1,0 +1,48 @@
+"""Counseling demo data, made through the services (registered with the hall's seed_demo): a
+service, two rooms, the demo counselor's weekly hours, and two workers with an appointment
+each on the next working day."""
+
+import datetime
+
+from django.utils import timezone
+
+from care.models import Worker
+from care.roles import Role
+from counseling import selectors, services
+from counseling.models import CounselorProfile, Mode, Room, Service, ServiceKind, WorkingHours
+from counseling.slots import SHANGHAI
+
+DEMO_WORKER_MOBILE = "+8613800000001"
+HOURS = ((datetime.time(9), datetime.time(12)), (datetime.time(14), datetime.time(17, 30)))
+
+
+def _next_working_day(today: datetime.date) -> datetime.date:
+    day = today + datetime.timedelta(days=1)
+    while day.weekday() >= 5:
+        day += datetime.timedelta(days=1)
+    return day
+
+
+def seed(accounts: dict) -> None:
+    counselor = accounts[Role.COUNSELOR]
+    if CounselorProfile.objects.filter(user=counselor).exists():
+        return  # already seeded
+    service, _created = Service.objects.get_or_create(
+        code="IND", defaults={"name": "个体咨询", "kind": ServiceKind.INDIVIDUAL, "session_minutes": 50})
+    rooms = [Room.objects.get_or_create(name=name)[0] for name in ("1号室", "2号室")]
+    profile = CounselorProfile.objects.create(user=counselor, session_minutes=50, buffer_minutes=10,
+                                              offers_in_person=True, offers_phone=True)
+    WorkingHours.objects.bulk_create([WorkingHours(counselor=profile, weekday=weekday, starts=starts, ends=ends)
+                                      for weekday in range(5) for starts, ends in HOURS])
+    day = _next_working_day(timezone.localtime(timezone.now(), SHANGHAI).date())
+    demo = Worker.objects.filter(mobile=DEMO_WORKER_MOBILE).first()
+    other = Worker.objects.exclude(mobile=DEMO_WORKER_MOBILE).order_by("pk").first()
+    for worker, room in ((demo, rooms[0]), (other, rooms[1])):
+        if worker is None:
+            continue
+        slots = selectors.free_slots_for(profile=profile, room=room, start_day=day, days=7)
+        if not slots:
+            continue
+        services.consent_give(worker=worker, actor=worker.user)
+        services.appointment_book(actor=worker.user, worker=worker, service=service, counselor=counselor,
+                                  starts_at=slots[0][0], mode=Mode.IN_PERSON, room=room)
