@@ -7,8 +7,9 @@ from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
-from care import audit
+from care import audit, sms
 from care.errors import NotAllowed
 from care.models import Case
 from care.roles import Role
@@ -21,6 +22,7 @@ from counseling.models import (
     CalendarException,
     CounselorProfile,
     HealthConsent,
+    Mode,
     Note,
     RiskFlag,
     RiskLevel,
@@ -212,3 +214,24 @@ def counselor_queue(*, user) -> QuerySet[Case]:
 
     return (Case.objects.filter(hall.visible_cases_q(user), department=DEPARTMENT)
             .select_related("worker", "assignee").order_by("-priority", "-opened_at", "-id"))
+
+
+def where(appointment: Appointment) -> str:
+    """Where an appointment is held, in the words of its SMS, pages and calendar file: the
+    room's name, or the way of meeting (never a room name that would name the service)."""
+    if appointment.mode == Mode.PHONE:
+        return _("by phone (we will call you)")
+    if appointment.mode == Mode.VIDEO:
+        return _("online (video)")
+    name = appointment.room.name if appointment.room else ""
+    if not name or sms.contains_sensitive_word(name):
+        return _("at the Worker Service Center (ask at the front desk)")
+    return _("room %(room)s") % {"room": name}
+
+
+def active_rooms() -> QuerySet[Room]:
+    return Room.objects.filter(active=True).order_by("name", "pk")
+
+
+def counselor_profile(*, user_id: int) -> CounselorProfile | None:
+    return CounselorProfile.objects.filter(user_id=user_id).first()

@@ -432,24 +432,14 @@ def _when(starts_at: datetime.datetime) -> str:
     return timezone.localtime(starts_at, SHANGHAI).strftime("%Y-%m-%d %H:%M")
 
 
-def _where(appointment: Appointment) -> str:
-    if appointment.mode == Mode.PHONE:
-        return _("by phone (we will call you)")
-    if appointment.mode == Mode.VIDEO:
-        return _("online (video)")
-    name = appointment.room.name if appointment.room else ""
-    if not name or sms.contains_sensitive_word(name):
-        return _("at the Worker Service Center (ask at the front desk)")
-    return _("room %(room)s") % {"room": name}
-
-
 def _tell_worker(appointment: Appointment, template: str) -> None:
     """Time and place only, in the worker's language; the link is the hall's page of the request
     (an address under /counseling/ would name the service)."""
     case = appointment.case
     worker = case.worker
     with translation.override(worker.language):
-        context = {"ref": case.reference, "when": _when(appointment.starts_at), "where": str(_where(appointment)),
+        context = {"ref": case.reference, "when": _when(appointment.starts_at),
+                   "where": str(selectors.where(appointment)),
                    "link": sms.link(reverse("care:case_detail", args=[case.pk]))}
     sms.notify(recipient=worker, template=template, context=context)
 

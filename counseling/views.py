@@ -58,7 +58,7 @@ ICS_SUMMARY = gettext_lazy("Appointment at the Worker Service Center")
 def where(appointment: Appointment) -> str:
     """Where the session takes place, for the worker's and the counselor's pages and the calendar
     file: the room's name, or the way of meeting (the same words as the SMS)."""
-    return str(services._where(appointment))  # one wording for SMS, pages and calendars
+    return str(selectors.where(appointment))  # one wording for SMS, pages and calendars
 
 
 # --- free times ----------------------------------------------------------------------------------
@@ -72,7 +72,7 @@ def _free_slots(profile: CounselorProfile, mode: str, *, start_day: datetime.dat
     if mode != Mode.IN_PERSON:
         return {start: (end, None) for start, end in selectors.free_slots_for(**window)}
     found: dict[datetime.datetime, tuple] = {}
-    for room in Room.objects.filter(active=True).order_by("name", "pk"):
+    for room in selectors.active_rooms():
         for start, end in selectors.free_slots_for(**window, room=room):
             found.setdefault(start, (end, room))
     return dict(sorted(found.items()))
@@ -96,7 +96,7 @@ def _room_for(profile: CounselorProfile, mode: str, starts_at: datetime.datetime
     local_day = timezone.localtime(starts_at, SHANGHAI).date()
     _end, room = _free_slots(profile, mode, start_day=local_day, days=1, exclude_pk=exclude_pk).get(
         starts_at, (None, None))
-    return room or Room.objects.filter(active=True).order_by("name", "pk").first()
+    return room or selectors.active_rooms().first()
 
 
 def _when(value: datetime.datetime) -> str:
@@ -262,7 +262,7 @@ def reschedule(request, appointment_id: int):
     appointment = selectors.appointment_get_for_user(appointment_id=appointment_id, user=user)
     if not permissions.can_reschedule(user, appointment):
         raise PermissionDenied
-    profile = CounselorProfile.objects.filter(user_id=appointment.counselor_id).first()
+    profile = selectors.counselor_profile(user_id=appointment.counselor_id)
     error = ""
     if request.method == "POST":
         slot = SlotForm(request.POST)
@@ -363,7 +363,7 @@ def day(request):
     appointments = list(rows)
     for appointment in appointments:
         appointment.where = where(appointment)
-    profile = CounselorProfile.objects.filter(user=user).first()
+    profile = selectors.counselor_profile(user_id=user.pk)
     week_free = len(selectors.free_slots_for(profile=profile, days=7)) if profile else 0
     return render(request, "counseling/day.html", {
         "form": form, "day": chosen, "appointments": appointments, "week_free": week_free,
