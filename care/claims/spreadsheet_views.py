@@ -6,11 +6,11 @@ from django import forms
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse
 from django.shortcuts import render
-from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods
 
+from care import uploads
 from care.claims import permissions, selectors, services, spreadsheets
 from care.claims.spreadsheets import EMPLOYER_UNION_MAX, IMPORT_MAX_BYTES, IMPORT_MAX_ROWS
 from care.errors import HallError, NotAllowed
@@ -30,14 +30,7 @@ class EnrolmentImportForm(forms.Form):
 
 
 def xlsx_response(data: bytes, filename: str) -> HttpResponse:
-    """A workbook as an attachment, never rendered in the site's origin."""
-    response = HttpResponse(data, content_type=spreadsheets.XLSX_CONTENT_TYPE)
-    response["Content-Disposition"] = content_disposition_header(as_attachment=True, filename=filename)
-    response["Content-Length"] = str(len(data))
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Cache-Control"] = "no-store"
-    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
-    return response
+    return uploads.file_response(data, filename=filename, content_type=spreadsheets.XLSX_CONTENT_TYPE)
 
 
 @require_http_methods(["GET", "POST"])
