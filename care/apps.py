@@ -9,7 +9,7 @@ class CareConfig(AppConfig):
     verbose_name = _("Service hall")
 
     def ready(self):
-        from care import registry
+        from care import registry, surveys  # noqa: F401 - surveys registers its SMS template
         from care.claims import demo, services  # noqa: F401 - services registers the claims SMS templates
         from care.claims.models import Claim
         from care.roles import Role

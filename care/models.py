@@ -394,6 +394,31 @@ class SignInCode(models.Model):
         indexes = [models.Index(fields=["mobile", "-created_at"], name="signin_code_idx")]
 
 
+class Survey(models.Model):
+    """A satisfaction survey of one delivered service (a case that ended with the service
+    given: a session held, a claim paid, ...): a personal link by SMS, answered once with a
+    rating of 1–5 and an optional comment, within care.surveys.VALID_DAYS. Only the sha256 of
+    the link's token is stored. The rating feeds the figures; the comment is encrypted."""
+
+    case = models.OneToOneField(Case, on_delete=models.PROTECT, related_name="survey")
+    department = models.CharField(max_length=30)  # the case's, for figures without a join
+    token_hash = models.CharField(max_length=64, unique=True)
+    sent_at = models.DateTimeField()
+    rating = models.PositiveSmallIntegerField(_("rating"), null=True, blank=True)
+    comment = EncryptedTextField(_("comment"), blank=True)
+    answered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("satisfaction survey")
+        verbose_name_plural = _("satisfaction surveys")
+        indexes = [models.Index(fields=["department", "answered_at"], name="survey_department_idx")]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(rating__isnull=True, answered_at__isnull=True)
+                                   | models.Q(rating__gte=1, rating__lte=5, answered_at__isnull=False),
+                                   name="survey_rating_answered"),
+        ]
+
+
 # Mutual-insurance claims live in their own module of the hall (ADR 0010).
 from care.claims.models import (  # noqa: E402, F401
     Claim,

@@ -20,6 +20,7 @@ urlpatterns = [
     path("cases/<int:case_id>/close/", views.case_close, name="case_close"),
     path("cases/<int:case_id>/withdraw/", views.case_withdraw, name="case_withdraw"),
     path("figures/", views.figures, name="figures"),
+    path("rate/<str:token>/", views.survey, name="survey"),  # a satisfaction survey by personal link
     path("signin/", sms_views.signin, name="signin"),
     path("signin/code/", sms_views.signin_code, name="signin_code"),
     path("signin/register/", sms_views.signin_register, name="signin_register"),

@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 from django.views import i18n as i18n_views
 from django.views.decorators.http import require_POST
 
-from care import permissions, registry, selectors, services
+from care import permissions, registry, selectors, services, surveys
 from care.errors import HallError
 from care.forms import QueueFilterForm, RequestForm, WorkerForm, WorkerLookupForm
 from care.models import Worker
@@ -243,4 +243,26 @@ case_withdraw = _case_action(services.case_withdraw, lambda: _("Your request %(r
 
 @permission_needed("care.view_figures")
 def figures(request):
-    return render(request, "care/figures.html", {"rows": selectors.case_counts_by_department()})
+    return render(request, "care/figures.html", {"rows": selectors.case_counts_by_department(),
+                                                 "satisfaction": surveys.satisfaction_by_department()})
+
+
+# --- satisfaction surveys ------------------------------------------------------------------------
+
+
+def survey(request, token: str):
+    """The worker's survey by personal link (no sign-in): a rating of 1–5 and a comment, once."""
+    found = surveys.survey_for_token(token)
+    error = ""
+    if request.method == "POST" and found.answered_at is None:
+        try:
+            surveys.survey_answer(token=token, rating=request.POST.get("rating"),
+                                  comment=request.POST.get("comment", ""))
+        except HallError as refusal:
+            error = str(refusal.message)
+        else:
+            return redirect("care:survey", token=token)
+    return render(request, "care/survey.html", {
+        "survey": found, "answered": found.answered_at is not None, "error": error, "ratings": surveys.RATINGS,
+        "chosen": request.POST.get("rating", ""), "comment": request.POST.get("comment", ""),
+        "comment_max": surveys.COMMENT_MAX})

@@ -1,0 +1,130 @@
+"""Satisfaction surveys (满意度回访) of the hall: after a service is delivered, the worker gets a
+personal link by SMS, ``/rate/<token>/``, and may rate it 1–5 with a comment, once, within
+VALID_DAYS. The link needs no sign-in: its token is the key, and only its sha256 is stored.
+
+Writes: ``survey_invite`` (by the department's service, in the transaction that records the
+delivery; once per case), ``survey_answer``. Reads: ``survey_for_token``, and
+``satisfaction_by_department`` for the figures: counts, average and the 1–5 distribution,
+suppressed below care.selectors.MIN_GROUP_SIZE answers, never a comment."""
+
+import hashlib
+import re
+import secrets
+from datetime import timedelta
+
+from django.db import transaction
+from django.db.models import Avg, Count, Q
+from django.http import Http404
+from django.urls import reverse
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from care import audit, registry, sms
+from care.errors import InvalidInput, InvalidState
+from care.models import Case, Survey
+
+VALID_DAYS = 14
+COMMENT_MAX = 1000
+RATINGS = (1, 2, 3, 4, 5)
+TOKEN_RE = re.compile(r"[A-Za-z0-9_-]{43}")  # secrets.token_urlsafe(32)
+
+SURVEY_SENT = "survey.sent"
+SURVEY_ANSWERED = "survey.answered"
+
+sms.register_template(sms.SmsTemplate(
+    "survey_invite",
+    gettext_lazy("Worker Service Center: how was our service for %(ref)s? Rate it in one minute: %(link)s"),
+))
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode("ascii")).hexdigest()
+
+
+def _expires(survey: Survey):
+    return survey.sent_at + timedelta(days=VALID_DAYS)
+
+
+def survey_invite(*, case: Case, actor) -> Survey:
+    """Ask the case's worker to rate the service: one survey per case (asked again, the first
+    stands). Runs in the caller's transaction: the SMS goes after its commit."""
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("survey_invite must be called inside the transaction of the delivery")
+    existing = Survey.objects.filter(case_id=case.pk).first()
+    if existing is not None:
+        return existing
+    token = secrets.token_urlsafe(32)
+    survey = Survey.objects.create(case=case, department=case.department, token_hash=_token_hash(token),
+                                   sent_at=timezone.now())
+    audit.record(actor=actor, event_type=SURVEY_SENT, subject=survey, new={"case": case.pk})
+    worker = case.worker
+    with translation.override(worker.language):
+        context = {"ref": case.reference, "link": sms.link(reverse("care:survey", args=[token]))}
+    sms.notify(recipient=worker, template="survey_invite", context=context)
+    return survey
+
+
+def survey_for_token(token: str) -> Survey:
+    """The survey a link stands for. Http404 for a malformed, unknown or expired link."""
+    if not isinstance(token, str) or not TOKEN_RE.fullmatch(token):
+        raise Http404
+    survey = Survey.objects.select_related("case").filter(token_hash=_token_hash(token)).first()
+    if survey is None or (survey.answered_at is None and timezone.now() > _expires(survey)):
+        raise Http404
+    return survey
+
+
+@transaction.atomic
+def survey_answer(*, token: str, rating, comment: str = "") -> Survey:
+    """The worker's answer, once. A rating outside 1–5 or an overlong comment is refused with a
+    message, and nothing is stored."""
+    found = survey_for_token(token)
+    survey = Survey.objects.select_for_update().get(pk=found.pk)
+    if survey.answered_at is not None:
+        raise InvalidState(_("This survey has already been answered. Thank you!"))
+    try:
+        rating = int(rating)
+    except (TypeError, ValueError):
+        rating = 0
+    if rating not in RATINGS:
+        raise InvalidInput(_("Choose a rating from 1 to 5."), detail={"rating": "invalid"})
+    comment = (comment or "").strip()
+    if len(comment) > COMMENT_MAX:
+        raise InvalidInput(_("The comment can be at most %(max)d characters.") % {"max": COMMENT_MAX},
+                           detail={"comment": "too_long"})
+    survey.rating, survey.comment, survey.answered_at = rating, comment, timezone.now()
+    survey.save(update_fields=["rating", "comment", "answered_at"])
+    audit.record(actor=None, event_type=SURVEY_ANSWERED, subject=survey,
+                 new={"case": survey.case_id, "rating": rating, "comment_given": bool(comment)})
+    return survey
+
+
+def satisfaction_by_department(*, since=None, until=None) -> list[dict]:
+    """Per department, and for the whole hall (last row): answers, sent, average and the count
+    of each rating, for surveys answered in [since, until). Aggregated in the database; with
+    fewer than MIN_GROUP_SIZE answers only the count of surveys sent is shown."""
+    from care.selectors import MIN_GROUP_SIZE
+
+    window = Q()
+    if since is not None:
+        window &= Q(answered_at__gte=since)
+    if until is not None:
+        window &= Q(answered_at__lt=until)
+    answered = Q(answered_at__isnull=False) & window
+    counts = {f"r{r}": Count("id", filter=answered & Q(rating=r)) for r in RATINGS}
+    per = {row["department"]: row for row in Survey.objects.values("department").annotate(
+        sent=Count("id"), answers=Count("id", filter=answered), average=Avg("rating", filter=answered), **counts)}
+    total = Survey.objects.aggregate(sent=Count("id"), answers=Count("id", filter=answered),
+                                     average=Avg("rating", filter=answered), **counts)
+
+    def row(label, data: dict) -> dict:
+        answers = data.get("answers") or 0
+        shown = answers == 0 or answers >= MIN_GROUP_SIZE
+        return {"label": label, "sent": data.get("sent") or 0, "answers": answers if shown else None,
+                "average": round(data["average"], 2) if shown and data.get("average") is not None else None,
+                "distribution": [data.get(f"r{r}", 0) for r in RATINGS] if shown else None}
+
+    rows = [row(d.label, per.get(d.code, {})) for d in registry.departments()]
+    rows.append(row(_("Whole hall"), total))
+    return rows
