@@ -282,6 +282,10 @@ SPECTACULAR_SETTINGS = {
         "DocumentKindEnum": "legal.models.DocumentKind",
         "ClaimStateEnum": "care.claims.models.ClaimState",
         "ClaimCategoryEnum": "care.claims.models.Category",
+        "AppointmentStateEnum": "counseling.models.AppointmentState",
+        "CounselingModeEnum": "counseling.models.Mode",
+        "SignupStateEnum": "counseling.models.SignupState",
+        "ServiceKindEnum": "counseling.models.ServiceKind",
     },
 }
 
