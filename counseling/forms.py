@@ -1,13 +1,16 @@
 """Forms of the counseling pages. They give input its shape; counseling.services decides what
 is allowed (consent, free times, limits and steps are checked there, with its messages)."""
 
+import datetime
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from care.forms import DateInput
 from counseling import selectors
-from counseling.models import Mode, Service, ServiceKind
-from counseling.services import REASON_MAX
+from counseling.models import Mode, Room, Service, ServiceKind
+from counseling.services import CAPACITY_MAX, DESCRIPTION_MAX, REASON_MAX, TITLE_MAX
+from counseling.slots import SHANGHAI
 
 
 def counselor_name(user) -> str:
@@ -53,3 +56,54 @@ class DayForm(forms.Form):
 class CancelForm(forms.Form):
     reason = forms.CharField(label=_("Reason (optional)"), required=False, max_length=REASON_MAX,
                              widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class TimeInput(forms.TimeInput):
+    """A native time picker (24-hour ``HH:MM``, whatever the language)."""
+
+    input_type = "time"
+
+    def __init__(self, attrs=None):
+        super().__init__(attrs=attrs, format="%H:%M")
+
+
+class GroupSessionForm(forms.Form):
+    """A counselor schedules a group session or a workshop they lead (local time, Asia/Shanghai).
+    counseling.services.group_session_create checks the rest (the future, the order of the
+    times, a free room and a free facilitator)."""
+
+    service = forms.ModelChoiceField(label=_("Kind of activity"), queryset=Service.objects.none(),
+                                     error_messages={"invalid_choice": _("Choose a group session or workshop "
+                                                                         "from the list.")})
+    room = forms.ModelChoiceField(label=_("Room"), queryset=Room.objects.none(),
+                                  error_messages={"invalid_choice": _("Choose a room from the list.")})
+    day = forms.DateField(label=_("Date"), widget=DateInput())
+    starts = forms.TimeField(label=_("Starts"), widget=TimeInput())
+    ends = forms.TimeField(label=_("Ends"), widget=TimeInput())
+    capacity = forms.IntegerField(label=_("Seats"), min_value=1, max_value=CAPACITY_MAX)
+    title = forms.CharField(label=_("Title"), max_length=TITLE_MAX,
+                            help_text=_("Shown to workers in the list of sessions (never sent by SMS)."))
+    description = forms.CharField(label=_("Description"), required=False, max_length=DESCRIPTION_MAX,
+                                  widget=forms.Textarea(attrs={"rows": 4}))
+
+    # The service's error keys, and the field each belongs to.
+    SERVICE_FIELDS = {"service": "service", "room": "room", "starts_at": "starts", "ends_at": "ends",
+                      "capacity": "capacity", "title": "title", "description": "description"}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["service"].queryset = selectors.group_services()
+        self.fields["room"].queryset = selectors.active_rooms()
+
+    def service_arguments(self) -> dict:
+        """The cleaned input as counseling.services.group_session_create takes it."""
+        data = self.cleaned_data
+        return {"service": data["service"], "room": data["room"],
+                "starts_at": datetime.datetime.combine(data["day"], data["starts"], tzinfo=SHANGHAI),
+                "ends_at": datetime.datetime.combine(data["day"], data["ends"], tzinfo=SHANGHAI),
+                "capacity": data["capacity"], "title": data["title"], "description": data["description"]}
+
+    def add_refusal(self, error) -> None:
+        """Show a service's refusal (a care.errors.HallError) by the field it names."""
+        fields = [self.SERVICE_FIELDS[key] for key in error.detail if key in self.SERVICE_FIELDS]
+        self.add_error(fields[0] if fields else None, str(error.message))

@@ -405,3 +405,104 @@ class RiskFlag(models.Model):
     @property
     def awaiting_acknowledgement(self) -> bool:
         return self.level == RiskLevel.HIGH and self.acknowledged_at is None
+
+
+# --- group sessions and workshops (团体辅导, 减压辅导) -------------------------------------------
+
+
+class GroupSession(models.Model):
+    """A group session or a workshop: a date, a room, a capacity and a description, led by a
+    counselor (its facilitator). Signing up takes a seat while there is one, else a place on the
+    waitlist; a seat given back goes to the first of the waitlist. It holds its room and its
+    facilitator like an appointment does (from ``starts_at`` to ``ends_at``), so neither is
+    booked twice; cancelled, it holds nothing."""
+
+    service = models.ForeignKey(Service, on_delete=models.PROTECT, related_name="group_sessions")
+    facilitator = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
+                                    related_name="counseling_group_sessions")
+    room = models.ForeignKey(Room, on_delete=models.PROTECT, related_name="group_sessions")
+    starts_at = models.DateTimeField(_("starts"))
+    ends_at = models.DateTimeField(_("ends"))
+    capacity = models.PositiveSmallIntegerField(_("seats"), validators=[MinValueValidator(1), MaxValueValidator(200)])
+    title = models.CharField(_("title"), max_length=100)
+    description = models.TextField(_("description"), max_length=2000, blank=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        verbose_name = _("group session")
+        verbose_name_plural = _("group sessions")
+        ordering = ["starts_at", "pk"]
+        indexes = [
+            models.Index(fields=["starts_at"], name="counseling_group_start_idx"),
+            models.Index(fields=["room", "starts_at"], name="counseling_group_room_idx"),
+            models.Index(fields=["facilitator", "starts_at"], name="counseling_group_fac_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(ends_at__gt=F("starts_at")), name="counseling_group_order"),
+            models.CheckConstraint(condition=Q(capacity__gte=1), name="counseling_group_capacity"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.title} {timezone.localtime(self.starts_at):%Y-%m-%d %H:%M}"
+
+    @property
+    def is_cancelled(self) -> bool:
+        return self.cancelled_at is not None
+
+
+class SignupState(models.TextChoices):
+    BOOKED = "booked", _("Seat booked")
+    WAITLISTED = "waitlisted", _("On the waitlist")
+    CANCELLED = "cancelled", _("Cancelled")
+    ATTENDED = "attended", _("Attended")
+    ABSENT = "absent", _("Did not come")
+
+
+ACTIVE_SIGNUP_STATES = (SignupState.BOOKED, SignupState.WAITLISTED)
+
+
+class GroupSignup(FSMModelMixin, models.Model):
+    """A worker's place in a group session: a seat, or a place on the waitlist (in the order of
+    ``queued_at``). Each opens a hall case assigned to the facilitator, as an appointment does."""
+
+    session = models.ForeignKey(GroupSession, on_delete=models.PROTECT, related_name="signups")
+    worker = models.ForeignKey(Worker, on_delete=models.PROTECT, related_name="group_signups")  # = case.worker
+    case = models.OneToOneField(Case, on_delete=models.PROTECT, related_name="group_signup")
+    state = FSMField(_("state"), default=SignupState.WAITLISTED, choices=SignupState.choices, protected=True)
+    queued_at = models.DateTimeField(default=timezone.now)
+    promoted_at = models.DateTimeField(null=True, blank=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    cancelled_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
+                                     related_name="+")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("group session sign-up")
+        verbose_name_plural = _("group session sign-ups")
+        ordering = ["queued_at", "pk"]
+        indexes = [models.Index(fields=["session", "state", "queued_at"], name="counseling_signup_queue_idx")]
+        constraints = [
+            # One place per worker and session (given back, the worker may sign up again).
+            models.UniqueConstraint(fields=["session", "worker"], condition=~Q(state=SignupState.CANCELLED),
+                                    name="counseling_one_signup_per_worker"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.case.reference} {self.get_state_display()}"
+
+    @transition(field=state, source=SignupState.WAITLISTED, target=SignupState.BOOKED)
+    def promote(self, at):
+        self.promoted_at = at
+
+    @transition(field=state, source=ACTIVE_SIGNUP_STATES, target=SignupState.CANCELLED)
+    def cancel(self, by, at):
+        self.cancelled_by, self.cancelled_at = by, at
+
+    @transition(field=state, source=(SignupState.BOOKED, SignupState.ABSENT), target=SignupState.ATTENDED)
+    def attend(self):
+        pass
+
+    @transition(field=state, source=(SignupState.BOOKED, SignupState.ATTENDED), target=SignupState.ABSENT)
+    def miss(self):
+        pass

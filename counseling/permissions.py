@@ -4,7 +4,7 @@ Nobody else: not other counselors, not the center manager, not the administrator
 
 from care import permissions as hall
 from care.roles import Role
-from counseling.models import DEPARTMENT, Appointment
+from counseling.models import DEPARTMENT, Appointment, GroupSession, GroupSignup
 
 WORKER_TRANSITIONS = {"cancel"}
 COUNSELOR_TRANSITIONS = {"confirm", "check_in", "complete", "refer", "cancel", "no_show"}
@@ -27,6 +27,13 @@ def is_its_counselor(user, appointment: Appointment) -> bool:
 def can_book(user, worker) -> bool:
     """The worker for themselves, or the front desk for a walk-in."""
     return is_the_worker(user, worker) or hall.can_file_for_walk_in(user)
+
+
+def can_see_free_times(user) -> bool:
+    """The services, the bookable counselors and their free times (no private data): whoever
+    books (a worker, the front desk) and the department's counselors (who move appointments)."""
+    return bool(user.is_authenticated and user.is_active
+                and (user.has_role(Role.WORKER) or hall.can_file_for_walk_in(user) or is_counselor(user)))
 
 
 def can_record_consent(user, worker) -> bool:
@@ -73,3 +80,20 @@ def can_acknowledge_risk(user, case) -> bool:
     """Any counselor of the department (the on-call counselor is one of them): acknowledging
     reads nothing of the case, it records who took the alert."""
     return bool(is_counselor(user) and case.department == DEPARTMENT)
+
+
+# --- group sessions and workshops --------------------------------------------------------------
+
+
+def can_lead_groups(user) -> bool:
+    """A counselor of the department schedules the sessions they lead."""
+    return is_counselor(user)
+
+
+def is_facilitator(user, session: GroupSession) -> bool:
+    return is_counselor(user) and session.facilitator_id == user.pk
+
+
+def can_cancel_signup(user, signup: GroupSignup) -> bool:
+    """The worker their own place; the facilitator any place of their session."""
+    return is_the_worker(user, signup.worker) or is_facilitator(user, signup.session)

@@ -3,8 +3,10 @@
 import datetime
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db import transaction
-from django.db.models import Q, QuerySet
+from django.db.models import Count, F, Q, QuerySet, Window
+from django.db.models.functions import RowNumber
 from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -21,12 +23,17 @@ from counseling.models import (
     AppointmentState,
     CalendarException,
     CounselorProfile,
+    GroupSession,
+    GroupSignup,
     HealthConsent,
     Mode,
     Note,
     RiskFlag,
     RiskLevel,
     Room,
+    Service,
+    ServiceKind,
+    SignupState,
     SupervisionGrant,
 )
 from counseling.slots import SHANGHAI, Interval, free_slots
@@ -58,14 +65,20 @@ def consent_version() -> str:
 def busy_intervals(*, counselor_id: int, room_id: int | None, since: datetime.datetime, until: datetime.datetime,
                    exclude_pk: int | None = None) -> list[Interval]:
     """The time held by the holding appointments of the counselor, or of the room, that
-    overlap [since, until): each from its start until its end + its buffer."""
+    overlap [since, until): each from its start until its end + its buffer; and by the group
+    sessions they lead or are held in (not cancelled), from start to end."""
     holder = Q(counselor_id=counselor_id)
     if room_id is not None:
         holder |= Q(room_id=room_id)
     rows = Appointment.objects.filter(holder, state__in=HOLDING_STATES, starts_at__lt=until, blocked_until__gt=since)
     if exclude_pk is not None:
         rows = rows.exclude(pk=exclude_pk)
-    return list(rows.values_list("starts_at", "blocked_until"))
+    leads = Q(facilitator_id=counselor_id)
+    if room_id is not None:
+        leads |= Q(room_id=room_id)
+    groups = GroupSession.objects.filter(leads, cancelled_at__isnull=True, starts_at__lt=until, ends_at__gt=since)
+    return list(rows.order_by().values_list("starts_at", "blocked_until").union(
+        groups.order_by().values_list("starts_at", "ends_at"), all=True).order_by())
 
 
 def _window(start_day: datetime.date, days: int) -> tuple[datetime.datetime, datetime.datetime]:
@@ -103,6 +116,43 @@ def bookable_profiles() -> QuerySet[CounselorProfile]:
     return (CounselorProfile.objects.filter(active=True, user__is_active=True, user__department=DEPARTMENT,
                                             user__groups__name=str(Role.COUNSELOR))
             .select_related("user").distinct().order_by("user__last_name", "user__first_name", "user__username"))
+
+
+def bookable_services() -> QuerySet[Service]:
+    """What a worker can book one to one: the active individual services."""
+    return Service.objects.filter(active=True, kind=ServiceKind.INDIVIDUAL).order_by("code", "pk")
+
+
+# How many days of free times the booking page shows, and the API gives at most at once.
+FREE_TIMES_DAYS = 14
+
+
+def free_times(*, profile: CounselorProfile, mode: str, start_day: datetime.date | None = None,
+               days: int = FREE_TIMES_DAYS, exclude_pk: int | None = None) -> dict[datetime.datetime, tuple]:
+    """The free times of ``profile`` for ``mode`` (start → (end, room)): for a session in person,
+    the times a room is also free, each with the first such room (the worker chooses a time, not
+    a room); by phone or video, every free slot, with no room. The booking pages and the API
+    offer these."""
+    window = {"profile": profile, "start_day": start_day, "days": days, "exclude_pk": exclude_pk}
+    if mode != Mode.IN_PERSON:
+        return {start: (end, None) for start, end in free_slots_for(**window)}
+    found: dict[datetime.datetime, tuple] = {}
+    for room in active_rooms():
+        for start, end in free_slots_for(**window, room=room):
+            found.setdefault(start, (end, room))
+    return dict(sorted(found.items()))
+
+
+def room_for_time(*, profile: CounselorProfile, mode: str, starts_at: datetime.datetime,
+                  exclude_pk: int | None = None) -> Room | None:
+    """The room to book with a picked time: one still free then (or any, and the service says the
+    time has just been taken); None by phone or video."""
+    if mode != Mode.IN_PERSON:
+        return None
+    local_day = timezone.localtime(starts_at, SHANGHAI).date()
+    _end, room = free_times(profile=profile, mode=mode, start_day=local_day, days=1,
+                            exclude_pk=exclude_pk).get(starts_at, (None, None))
+    return room or active_rooms().first()
 
 
 # --- consent, limits ---------------------------------------------------------------------------
@@ -216,6 +266,53 @@ def counselor_queue(*, user) -> QuerySet[Case]:
             .select_related("worker", "assignee").order_by("-priority", "-opened_at", "-id"))
 
 
+# --- the counselor's case pages ------------------------------------------------------------------
+
+
+def _supervised_case_ids(user):
+    return SupervisionGrant.objects.filter(supervisor=user, revoked_at__isnull=True).values("case_id")
+
+
+def case_get_for_counselor(*, case_id, user) -> Case:
+    """A counseling case, for its counselor or a counselor it is supervised by now; Http404 for
+    anyone else (absent or forbidden alike: other counselors, the center manager, the
+    administrator, workers)."""
+    if not permissions.is_counselor(user):
+        raise Http404
+    try:
+        return (Case.objects.filter(Q(assignee=user) | Q(pk__in=_supervised_case_ids(user)), department=DEPARTMENT)
+                .select_related("worker", "assignee").get(pk=case_id))
+    except (Case.DoesNotExist, ValueError, TypeError):
+        raise Http404 from None
+
+
+def supervised_cases(*, user) -> QuerySet[Case]:
+    """The counseling cases ``user`` supervises now (their notes only), newest first."""
+    if not permissions.is_counselor(user):
+        return Case.objects.none()
+    return (Case.objects.filter(department=DEPARTMENT, pk__in=_supervised_case_ids(user))
+            .order_by("-opened_at", "-id"))
+
+
+def case_get_for_acknowledgement(*, case_id, user) -> Case:
+    """A counseling case with a high risk (acknowledged or not), for any counselor of the
+    department, who may acknowledge it without reading it; Http404 for anyone else."""
+    if not permissions.is_counselor(user):
+        raise Http404
+    try:
+        return Case.objects.filter(department=DEPARTMENT, counseling_risk__level=RiskLevel.HIGH).get(pk=case_id)
+    except (Case.DoesNotExist, ValueError, TypeError):
+        raise Http404 from None
+
+
+def supervisor_choices(*, user):
+    """The counselors of the department ``user`` may name supervisor: every other active one."""
+    if not permissions.is_counselor(user):
+        return get_user_model().objects.none()
+    return (get_user_model().objects.filter(is_active=True, department=DEPARTMENT, groups__name=str(Role.COUNSELOR))
+            .exclude(pk=user.pk).distinct().order_by("last_name", "first_name", "username"))
+
+
 def where(appointment: Appointment) -> str:
     """Where an appointment is held, in the words of its SMS, pages and calendar file: the
     room's name, or the way of meeting (never a room name that would name the service)."""
@@ -235,3 +332,93 @@ def active_rooms() -> QuerySet[Room]:
 
 def counselor_profile(*, user_id: int) -> CounselorProfile | None:
     return CounselorProfile.objects.filter(user_id=user_id).first()
+
+
+# --- group sessions and workshops --------------------------------------------------------------
+
+
+def _with_seats(sessions: QuerySet[GroupSession]) -> QuerySet[GroupSession]:
+    return sessions.select_related("room", "service", "facilitator").annotate(
+        booked=Count("signups", filter=Q(signups__state=SignupState.BOOKED)),
+        waiting=Count("signups", filter=Q(signups__state=SignupState.WAITLISTED)))
+
+
+def upcoming_group_sessions(*, now: datetime.datetime | None = None) -> QuerySet[GroupSession]:
+    """Sessions open for sign-up (not cancelled, not started), soonest first, with their counts
+    of seats booked and places waiting. Public: a title, a time, a room, seats; no names."""
+    return _with_seats(GroupSession.objects.filter(cancelled_at__isnull=True, starts_at__gt=now or timezone.now())
+                       ).order_by("starts_at", "pk")
+
+
+def group_session_get(*, session_id) -> GroupSession:
+    """A session as the public list shows it; Http404 if there is none."""
+    try:
+        return _with_seats(GroupSession.objects.all()).get(pk=session_id)
+    except (GroupSession.DoesNotExist, ValueError, TypeError):
+        raise Http404 from None
+
+
+def facilitated_sessions(*, user) -> QuerySet[GroupSession]:
+    """The sessions a counselor leads (none for anyone else), latest first."""
+    if not permissions.can_lead_groups(user):
+        return GroupSession.objects.none()
+    return _with_seats(GroupSession.objects.filter(facilitator=user)).order_by("-starts_at", "-pk")
+
+
+def facilitated_session_get(*, session_id, user) -> GroupSession:
+    try:
+        return facilitated_sessions(user=user).get(pk=session_id)
+    except (GroupSession.DoesNotExist, ValueError, TypeError):
+        raise Http404 from None
+
+
+def roster(*, session: GroupSession, user) -> QuerySet[GroupSignup]:
+    """The places of a session, for its facilitator only: seats, then the waitlist in order."""
+    if not permissions.is_facilitator(user, session):
+        return GroupSignup.objects.none()
+    return (GroupSignup.objects.filter(session=session).select_related("case", "worker")
+            .order_by("queued_at", "pk"))
+
+
+def signups_for_worker(*, user) -> QuerySet[GroupSignup]:
+    """A worker's own places (none for anyone else), soonest session first."""
+    if not user.is_authenticated or not user.has_role(Role.WORKER):
+        return GroupSignup.objects.none()
+    return (GroupSignup.objects.filter(worker__user=user).select_related("session", "session__room", "case")
+            .order_by("session__starts_at", "pk"))
+
+
+def signup_get_for_user(*, signup_id, user) -> GroupSignup:
+    """A place, for its worker or the session's facilitator; Http404 for anyone else."""
+    visible = Q(pk__in=[])
+    if user.is_authenticated and user.has_role(Role.WORKER):
+        visible |= Q(worker__user=user)
+    if permissions.is_counselor(user):
+        visible |= Q(session__facilitator=user)
+    try:
+        return (GroupSignup.objects.filter(visible).select_related("session", "session__room", "case", "worker")
+                .get(pk=signup_id))
+    except (GroupSignup.DoesNotExist, ValueError, TypeError):
+        raise Http404 from None
+
+
+def waitlist_position(*, signup: GroupSignup) -> int | None:
+    """1 for the first of the waitlist; None for a place not waiting."""
+    if signup.state != SignupState.WAITLISTED:
+        return None
+    ahead = GroupSignup.objects.filter(session_id=signup.session_id, state=SignupState.WAITLISTED).filter(
+        Q(queued_at__lt=signup.queued_at) | Q(queued_at=signup.queued_at, pk__lt=signup.pk))
+    return ahead.count() + 1
+
+
+def group_services() -> QuerySet[Service]:
+    """What a counselor can schedule for a group: the active group sessions and workshops."""
+    return (Service.objects.filter(active=True, kind__in=(ServiceKind.GROUP, ServiceKind.WORKSHOP))
+            .order_by("code", "pk"))
+
+
+def roster_in_order(*, session: GroupSession, user) -> QuerySet[GroupSignup]:
+    """The roster (its facilitator only), each place with ``queue_number``: its order among the
+    places of its state, so that of a waitlisted place is its waitlist position (1 = next)."""
+    return roster(session=session, user=user).annotate(queue_number=Window(
+        RowNumber(), partition_by=[F("state")], order_by=[F("queued_at").asc(), F("pk").asc()]))

@@ -22,13 +22,14 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django_fsm import can_proceed
 
-from care import audit, sms
+from care import audit, sms, surveys
 from care import permissions as hall_permissions
 from care import services as hall
 from care.errors import InvalidInput, InvalidState, NotAllowed
 from care.models import Case, Priority, Stage, Urgency, Worker
 from counseling import permissions, selectors
 from counseling.models import (
+    ACTIVE_SIGNUP_STATES,
     CANCELLABLE_STATES,
     DEPARTMENT,
     HOLDING_STATES,
@@ -38,6 +39,8 @@ from counseling.models import (
     CalendarException,
     CounselorProfile,
     ExceptionReason,
+    GroupSession,
+    GroupSignup,
     HealthConsent,
     Mode,
     Note,
@@ -47,6 +50,7 @@ from counseling.models import (
     Room,
     Service,
     ServiceKind,
+    SignupState,
     SupervisionGrant,
 )
 from counseling.slots import SHANGHAI
@@ -65,6 +69,12 @@ class CounselingEvent(models.TextChoices):
     SUPERVISION_REVOKED = "counseling.supervision_revoked"
     RISK_FLAGGED = "counseling.risk_flagged"
     RISK_ACKNOWLEDGED = "counseling.risk_acknowledged"
+    GROUP_CREATED = "counseling.group_created"
+    GROUP_SESSION_CANCELLED = "counseling.group_session_cancelled"
+    GROUP_SIGNED_UP = "counseling.group_signed_up"
+    GROUP_PROMOTED = "counseling.group_promoted"
+    GROUP_CANCELLED = "counseling.group_signup_cancelled"
+    GROUP_ATTENDANCE = "counseling.group_attendance"
 
 
 log = logging.getLogger(__name__)
@@ -408,6 +418,8 @@ def appointment_transition(*, appointment: Appointment, actor, transition: str, 
                       **({"reason_given": bool(appointment.cancel_reason)} if name.startswith("cancel") else {})})
     if name == "cancel" and not by_worker:
         _tell_worker(appointment, "appointment_cancelled")
+    if appointment.state in (AppointmentState.COMPLETED, AppointmentState.REFERRED):
+        surveys.survey_invite(case=appointment.case, actor=actor)  # the session was held
     return appointment
 
 
@@ -637,3 +649,247 @@ def risk_acknowledge(*, case: Case, actor) -> RiskFlag:
                  old={"acknowledged_at": None, "priority": old_priority},
                  new={"case": case.pk, "acknowledged_at": flag.acknowledged_at, "priority": case.priority})
     return flag
+
+
+# --- group sessions and workshops --------------------------------------------------------------
+
+GROUP_KINDS = (ServiceKind.GROUP, ServiceKind.WORKSHOP)
+TITLE_MAX = 100
+DESCRIPTION_MAX = 2000
+CAPACITY_MAX = 200
+
+for _code, _text in [
+    ("group_booked", gettext_lazy(
+        "Worker Service Center: your seat %(ref)s for the group activity on %(when)s, %(where)s is booked. "
+        "Details: %(link)s")),
+    ("group_waitlisted", gettext_lazy(
+        "Worker Service Center: the group activity on %(when)s is full; you are number %(position)s on the "
+        "waitlist (%(ref)s). We will tell you if a seat frees up. Details: %(link)s")),
+    ("group_promoted", gettext_lazy(
+        "Worker Service Center: a seat has freed up: your seat %(ref)s for the group activity on %(when)s, "
+        "%(where)s is now booked. Details: %(link)s")),
+    ("group_cancelled", gettext_lazy(
+        "Worker Service Center: your place %(ref)s for the group activity on %(when)s is cancelled. "
+        "Details: %(link)s")),
+]:
+    sms.register_template(sms.SmsTemplate(
+        _code, _text, sample={"when": "2026-12-01 09:00", "where": "Room 3, 2nd floor", "position": 2,
+                              "link": "https://example.org/cases/1/"}))
+
+
+def _group_where(session: GroupSession) -> str:
+    name = session.room.name
+    if not name or sms.contains_sensitive_word(name):
+        return _("at the Worker Service Center (ask at the front desk)")
+    return _("room %(room)s") % {"room": name}
+
+
+def _tell_signup(signup: GroupSignup, template: str, **extra) -> None:
+    case, session = signup.case, signup.session
+    with translation.override(signup.worker.language):
+        context = {"ref": case.reference, "when": _when(session.starts_at), "where": _group_where(session),
+                   "link": sms.link(reverse("care:case_detail", args=[case.pk])), **extra}
+    sms.notify(recipient=signup.worker, template=template, context=context)
+
+
+def _clean_text(value: str, *, limit: int, field: str, required: bool) -> str:
+    value = (value or "").strip()
+    if required and not value:
+        raise InvalidInput(_("This field is required."), detail={field: "missing"})
+    if len(value) > limit:
+        raise InvalidInput(_("Write at most %(max)d characters.") % {"max": limit}, detail={field: "too_long"})
+    return value
+
+
+@transaction.atomic
+def group_session_create(*, actor, service: Service, room: Room, starts_at, ends_at, capacity, title: str,
+                         description: str = "") -> GroupSession:
+    """A counselor schedules a group session or a workshop that they lead, in a room. Neither
+    they nor the room may be held then (by an appointment, its buffer, or another session):
+    checked under the same locks as a booking (the counselor's user row, then the room's)."""
+    if not permissions.can_lead_groups(actor):
+        raise NotAllowed()
+    if service is None or not service.active or service.kind not in GROUP_KINDS:
+        raise InvalidInput(_("Choose a group session or workshop from the list."), detail={"service": "invalid"})
+    if room is None:
+        raise InvalidInput(_("Choose a room."), detail={"room": "missing"})
+    starts_at, ends_at = _aware(starts_at), _aware(ends_at)
+    if ends_at <= starts_at:
+        raise InvalidInput(_("The end must come after the start."), detail={"ends_at": "order"})
+    if starts_at <= timezone.now():
+        raise InvalidInput(_("Choose a time in the future."), detail={"starts_at": "past"})
+    try:
+        capacity = int(capacity)
+    except (TypeError, ValueError):
+        capacity = 0
+    if not 1 <= capacity <= CAPACITY_MAX:
+        raise InvalidInput(_("The number of seats must be between 1 and %(max)d.") % {"max": CAPACITY_MAX},
+                           detail={"capacity": "invalid"})
+    title = _clean_text(title, limit=TITLE_MAX, field="title", required=True)
+    description = _clean_text(description, limit=DESCRIPTION_MAX, field="description", required=False)
+    get_user_model().objects.select_for_update().get(pk=actor.pk)
+    room = _lock_room(room)
+    if selectors.busy_intervals(counselor_id=actor.pk, room_id=room.pk, since=starts_at, until=ends_at):
+        raise InvalidState(_("You or the room are already booked at that time: choose another time or room."),
+                           detail={"starts_at": "taken"})
+    session = GroupSession.objects.create(service=service, facilitator=actor, room=room, starts_at=starts_at,
+                                          ends_at=ends_at, capacity=capacity, title=title, description=description)
+    audit.record(actor=actor, event_type=CounselingEvent.GROUP_CREATED, subject=session,
+                 new={"service": service.pk, "room": room.pk, "starts_at": starts_at, "ends_at": ends_at,
+                      "capacity": capacity})
+    return session
+
+
+def _locked_session(session: GroupSession) -> GroupSession:
+    return GroupSession.objects.select_for_update(of=("self",)).select_related("room", "service").get(pk=session.pk)
+
+
+@transaction.atomic
+def group_signup(*, actor, session: GroupSession, worker: Worker) -> GroupSignup:
+    """A worker takes a seat (or, when the session is full, a place on its waitlist), online or
+    by the front desk. Seats are counted under the session's row lock, so two sign-ups for the
+    last seat never both get it. Already signed up: that place is returned."""
+    if not permissions.can_book(actor, worker):
+        raise NotAllowed()
+    worker = _locked_worker(worker)
+    session = _locked_session(session)
+    existing = (GroupSignup.objects.filter(session=session, worker=worker)
+                .exclude(state=SignupState.CANCELLED).select_related("case").first())
+    if existing is not None:
+        return existing
+    now = timezone.now()
+    if session.is_cancelled:
+        raise InvalidState(_("This session has been cancelled."))
+    if session.starts_at <= now:
+        raise InvalidState(_("This session has already started: sign-up is closed."))
+    if session.service.kind == ServiceKind.GROUP and selectors.current_consent(worker=worker) is None:
+        raise InvalidState(_("Before a first appointment the worker must consent to the processing of health "
+                             "information."), detail={"consent": "missing"})
+    seated = session.signups.filter(state=SignupState.BOOKED).count()
+    state = SignupState.BOOKED if seated < session.capacity else SignupState.WAITLISTED
+    case = hall.request_file(actor=actor, worker=worker, department=DEPARTMENT, tell_worker=False,
+                             description=_("Group activity on %(when)s") % {"when": _when(session.starts_at)})
+    _assign(case, session.facilitator)
+    signup = GroupSignup.objects.create(session=session, worker=worker, case=case, state=state, queued_at=now)
+    audit.record(actor=actor, event_type=CounselingEvent.GROUP_SIGNED_UP, subject=signup,
+                 new={"session": session.pk, "case": case.pk, "state": state})
+    if state == SignupState.BOOKED:
+        _tell_signup(signup, "group_booked")
+    else:
+        _tell_signup(signup, "group_waitlisted", position=selectors.waitlist_position(signup=signup))
+    return signup
+
+
+def _promote_waitlist(session: GroupSession, actor, now) -> list[GroupSignup]:
+    """Fill the seats given back with the first of the waitlist, in order; each is told by SMS."""
+    free = session.capacity - session.signups.filter(state=SignupState.BOOKED).count()
+    if free <= 0 or session.is_cancelled or session.starts_at <= now:
+        return []
+    promoted = list(GroupSignup.objects.select_for_update(of=("self",))
+                    .filter(session=session, state=SignupState.WAITLISTED)
+                    .select_related("case", "worker").order_by("queued_at", "pk")[:free])
+    for signup in promoted:
+        signup.session = session
+        signup.promote(now)
+        signup.save(update_fields=["state", "promoted_at", "updated_at"])
+        audit.record(actor=actor, event_type=CounselingEvent.GROUP_PROMOTED, subject=signup,
+                     old={"state": SignupState.WAITLISTED}, new={"state": signup.state, "session": session.pk})
+        _tell_signup(signup, "group_promoted")
+    return promoted
+
+
+def _withdraw_case(case_id: int) -> None:
+    case = Case.objects.select_for_update().get(pk=case_id)
+    if case.is_open:
+        case.withdraw(timezone.now())
+        case.save(update_fields=["stage", "closed_at"])
+
+
+@transaction.atomic
+def group_signup_cancel(*, actor, signup: GroupSignup) -> GroupSignup:
+    """The worker gives their place back (until the session starts), or the facilitator cancels
+    it (any time before it is marked). A seat given back goes to the first of the waitlist."""
+    session = _locked_session(signup.session)
+    signup = (GroupSignup.objects.select_for_update(of=("self",)).select_related("case", "worker")
+              .get(pk=signup.pk))
+    signup.session = session
+    if not permissions.can_cancel_signup(actor, signup):
+        raise NotAllowed()
+    if signup.state == SignupState.CANCELLED:
+        return signup
+    if not can_proceed(signup.cancel):
+        raise InvalidState()
+    now = timezone.now()
+    by_worker = permissions.is_the_worker(actor, signup.worker)
+    if by_worker and session.starts_at <= now:
+        raise InvalidState(_("The session has already started."))
+    old = signup.state
+    signup.cancel(actor, now)
+    signup.save(update_fields=["state", "cancelled_by", "cancelled_at", "updated_at"])
+    _withdraw_case(signup.case_id)
+    audit.record(actor=actor, event_type=CounselingEvent.GROUP_CANCELLED, subject=signup,
+                 old={"state": old}, new={"state": signup.state, "session": session.pk})
+    if not by_worker:
+        _tell_signup(signup, "group_cancelled")
+    if old == SignupState.BOOKED:
+        _promote_waitlist(session, actor, now)
+    return signup
+
+
+@transaction.atomic
+def group_attendance(*, actor, signup: GroupSignup, attended: bool) -> GroupSignup:
+    """The facilitator marks a seat, once the session has started: came (the worker is asked
+    for a satisfaction rating) or did not come. A mark can be corrected; the case is closed."""
+    session = _locked_session(signup.session)
+    signup = (GroupSignup.objects.select_for_update(of=("self",)).select_related("case", "worker")
+              .get(pk=signup.pk))
+    signup.session = session
+    if not permissions.is_facilitator(actor, session):
+        raise NotAllowed()
+    target = SignupState.ATTENDED if attended else SignupState.ABSENT
+    if signup.state == target:
+        return signup
+    method = signup.attend if attended else signup.miss
+    if not can_proceed(method):
+        raise InvalidState(_("Only a booked seat can be marked."))
+    if session.starts_at > timezone.now():
+        raise InvalidState(_("This can be recorded once the session has started."))
+    old = signup.state
+    method()
+    signup.save(update_fields=["state", "updated_at"])
+    case = Case.objects.select_for_update().get(pk=signup.case_id)
+    if case.stage == Stage.IN_PROGRESS:
+        case.close(timezone.now())
+        case.save(update_fields=["stage", "closed_at"])
+    audit.record(actor=actor, event_type=CounselingEvent.GROUP_ATTENDANCE, subject=signup,
+                 old={"state": old}, new={"state": signup.state, "session": session.pk})
+    if attended:
+        surveys.survey_invite(case=case, actor=actor)
+    return signup
+
+
+@transaction.atomic
+def group_session_cancel(*, actor, session: GroupSession) -> GroupSession:
+    """The facilitator cancels a session before it starts: every seat and waitlist place is
+    cancelled and each worker told by SMS."""
+    session = _locked_session(session)
+    if not permissions.is_facilitator(actor, session):
+        raise NotAllowed()
+    if session.is_cancelled:
+        return session
+    now = timezone.now()
+    if session.starts_at <= now:
+        raise InvalidState(_("The session has already started."))
+    session.cancelled_at = now
+    session.save(update_fields=["cancelled_at"])
+    places = list(GroupSignup.objects.select_for_update(of=("self",))
+                  .filter(session=session, state__in=ACTIVE_SIGNUP_STATES).select_related("case", "worker"))
+    for signup in places:
+        signup.session = session
+        signup.cancel(actor, now)
+        signup.save(update_fields=["state", "cancelled_by", "cancelled_at", "updated_at"])
+        _withdraw_case(signup.case_id)
+        _tell_signup(signup, "group_cancelled")
+    audit.record(actor=actor, event_type=CounselingEvent.GROUP_SESSION_CANCELLED, subject=session,
+                 old={"cancelled_at": None}, new={"cancelled_at": now, "places": [s.pk for s in places]})
+    return session

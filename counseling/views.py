@@ -32,14 +32,11 @@ from counseling.models import (
     CANCELLABLE_STATES,
     HOLDING_STATES,
     Appointment,
-    CounselorProfile,
-    Mode,
-    Room,
 )
 from counseling.slots import SHANGHAI
 
 # How many days of free times the booking page offers.
-BOOKING_DAYS = 14
+BOOKING_DAYS = selectors.FREE_TIMES_DAYS
 
 # The steps an appointment page may offer the counselor, in lifecycle order, with their labels.
 STEP_LABELS = {
@@ -61,21 +58,7 @@ def where(appointment: Appointment) -> str:
     return str(selectors.where(appointment))  # one wording for SMS, pages and calendars
 
 
-# --- free times ----------------------------------------------------------------------------------
-
-
-def _free_slots(profile: CounselorProfile, mode: str, *, start_day: datetime.date | None = None,
-                days: int = BOOKING_DAYS, exclude_pk: int | None = None) -> dict[datetime.datetime, tuple]:
-    """The free times of ``profile`` (start → (end, room)): for a session in person, the times a room
-    is also free, each with the first such room (the worker chooses a time, not a room)."""
-    window = {"profile": profile, "start_day": start_day, "days": days, "exclude_pk": exclude_pk}
-    if mode != Mode.IN_PERSON:
-        return {start: (end, None) for start, end in selectors.free_slots_for(**window)}
-    found: dict[datetime.datetime, tuple] = {}
-    for room in selectors.active_rooms():
-        for start, end in selectors.free_slots_for(**window, room=room):
-            found.setdefault(start, (end, room))
-    return dict(sorted(found.items()))
+# --- free times (read by counseling.selectors.free_times, which the API offers too) -------------
 
 
 def _by_day(slots: dict) -> list[dict]:
@@ -85,18 +68,6 @@ def _by_day(slots: dict) -> list[dict]:
         days.setdefault(local.date(), []).append({"value": start.isoformat(), "starts": local,
                                                   "ends": timezone.localtime(end, SHANGHAI)})
     return [{"day": day, "slots": rows} for day, rows in days.items()]
-
-
-def _room_for(profile: CounselorProfile, mode: str, starts_at: datetime.datetime, *,
-              exclude_pk: int | None = None) -> Room | None:
-    """The room to book with a picked time: one still free then (or any, and the service says the
-    time has just been taken)."""
-    if mode != Mode.IN_PERSON:
-        return None
-    local_day = timezone.localtime(starts_at, SHANGHAI).date()
-    _end, room = _free_slots(profile, mode, start_day=local_day, days=1, exclude_pk=exclude_pk).get(
-        starts_at, (None, None))
-    return room or selectors.active_rooms().first()
 
 
 def _when(value: datetime.datetime) -> str:
@@ -133,7 +104,8 @@ def _book_page(request, *, worker: Worker, for_walk_in: bool):
             try:
                 appointment = services.appointment_book(
                     actor=request.user, worker=worker, service=data["service"], counselor=profile.user,
-                    starts_at=starts_at, mode=mode, room=_room_for(profile, mode, starts_at))
+                    starts_at=starts_at, mode=mode,
+                    room=selectors.room_for_time(profile=profile, mode=mode, starts_at=starts_at))
             except HallError as refusal:
                 error = str(refusal.message)
             else:
@@ -147,7 +119,7 @@ def _book_page(request, *, worker: Worker, for_walk_in: bool):
     days = []
     if choose.is_valid():
         data = choose.cleaned_data
-        days = _by_day(_free_slots(data["counselor"], data["mode"]))
+        days = _by_day(selectors.free_times(profile=data["counselor"], mode=data["mode"], days=BOOKING_DAYS))
     return render(request, "counseling/book.html", {**context, "choose": choose, "chosen": choose.is_valid(),
                                                     "days": days, "error": error})
 
@@ -273,13 +245,15 @@ def reschedule(request, appointment_id: int):
             try:
                 new = services.appointment_reschedule(
                     appointment=appointment, actor=user, starts_at=starts_at,
-                    room=_room_for(profile, appointment.mode, starts_at, exclude_pk=appointment.pk))
+                    room=selectors.room_for_time(profile=profile, mode=appointment.mode, starts_at=starts_at,
+                                                 exclude_pk=appointment.pk))
             except HallError as refusal:
                 error = str(refusal.message)
             else:
                 messages.success(request, _("The appointment has moved to %(when)s.") % {"when": _when(new.starts_at)})
                 return redirect("counseling:appointment", appointment_id=new.pk)
-    days = _by_day(_free_slots(profile, appointment.mode, exclude_pk=appointment.pk)) if profile else []
+    days = (_by_day(selectors.free_times(profile=profile, mode=appointment.mode, days=BOOKING_DAYS,
+                                         exclude_pk=appointment.pk)) if profile else [])
     return render(request, "counseling/reschedule.html", {
         "appointment": appointment, "where": where(appointment), "days": days, "error": error,
         "movable": appointment.state in CANCELLABLE_STATES})

@@ -68,3 +68,14 @@ def book(*, worker, counselor, starts_at, actor=None, service_=None, mode=Mode.I
     return services.appointment_book(actor=actor or worker.user, worker=worker, service=service_ or service(),
                                      counselor=counselor, starts_at=starts_at, mode=mode,
                                      room=room_ if room_ is not None or mode != Mode.IN_PERSON else room())
+
+
+def group_service(kind="group", **kwargs):
+    code = kwargs.pop("code", f"GRP{next(_rooms)}")
+    return Service.objects.create(code=code, name="团体活动", kind=kind, **kwargs)
+
+
+def group_session(*, facilitator, starts_at, capacity=2, hours=2, room_=None, kind="group", title="正念减压"):
+    return services.group_session_create(
+        actor=facilitator, service=group_service(kind=kind), room=room_ or room(), starts_at=starts_at,
+        ends_at=starts_at + datetime.timedelta(hours=hours), capacity=capacity, title=title)

@@ -114,3 +114,46 @@ def test_the_constraint_refusal_reads_as_the_service_refusal(monkeypatch):
         book(worker=consenting_worker(), counselor=who, starts_at=at(0, 10), service_=kind, mode=Mode.PHONE)
     assert caught.value.detail == {"starts_at": "taken"}
     assert Appointment.objects.count() == 1 and Case.objects.count() == 1
+
+
+# --- group sessions: the last seats ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("attempt", range(2))
+def test_six_sign_ups_at_once_for_two_seats_two_get_them_four_wait_in_order(monkeypatch, attempt):
+    from counseling import selectors, services
+    from counseling.models import GroupSignup, SignupState
+    from tests.counseling.helpers import group_session
+
+    freeze(monkeypatch)
+    session = group_session(facilitator=counselor(), starts_at=at(1, 14), capacity=2)
+    workers = [consenting_worker() for _ in range(6)]
+    outcomes = race(*[
+        (lambda w=w: services.group_signup(actor=w.user, session=session, worker=w)) for w in workers])
+    assert all(isinstance(o, GroupSignup) for o in outcomes), outcomes
+    states = sorted(o.state for o in outcomes)
+    assert states == [SignupState.BOOKED] * 2 + [SignupState.WAITLISTED] * 4
+    assert GroupSignup.objects.filter(state=SignupState.BOOKED).count() == 2
+    positions = sorted(selectors.waitlist_position(signup=s)
+                       for s in GroupSignup.objects.filter(state=SignupState.WAITLISTED))
+    assert positions == [1, 2, 3, 4]
+    assert OutboundSms.objects.filter(template="group_booked").count() == 2
+    assert OutboundSms.objects.filter(template="group_waitlisted").count() == 4
+    assert list(audit.verify()) == []
+
+
+def test_a_seat_given_back_while_others_sign_up_goes_to_the_waitlist_first(monkeypatch):
+    from counseling import services
+    from counseling.models import GroupSignup, SignupState
+    from tests.counseling.helpers import group_session
+
+    freeze(monkeypatch)
+    session = group_session(facilitator=counselor(), starts_at=at(1, 14), capacity=1)
+    seated = services.group_signup(actor=(w := consenting_worker()).user, session=session, worker=w)
+    first = services.group_signup(actor=(w := consenting_worker()).user, session=session, worker=w)
+    newcomer = consenting_worker()
+    race(lambda: services.group_signup_cancel(actor=seated.worker.user, signup=seated),
+         lambda: services.group_signup(actor=newcomer.user, session=session, worker=newcomer))
+    assert GroupSignup.objects.get(pk=first.pk).state == SignupState.BOOKED
+    assert GroupSignup.objects.get(worker=newcomer).state == SignupState.WAITLISTED
+    assert GroupSignup.objects.filter(state=SignupState.BOOKED).count() == 1
