@@ -83,7 +83,7 @@ class GroupSessionForm(forms.Form):
     capacity = forms.IntegerField(label=_("Seats"), min_value=1, max_value=CAPACITY_MAX)
     title = forms.CharField(label=_("Title"), max_length=TITLE_MAX,
                             help_text=_("Shown to workers in the list of sessions (never sent by SMS)."))
-    description = forms.CharField(label=_("Description"), required=False, max_length=DESCRIPTION_MAX,
+    description = forms.CharField(label=_("About the session"), required=False, max_length=DESCRIPTION_MAX,
                                   widget=forms.Textarea(attrs={"rows": 4}))
 
     # The service's error keys, and the field each belongs to.

@@ -425,7 +425,7 @@ class GroupSession(models.Model):
     ends_at = models.DateTimeField(_("ends"))
     capacity = models.PositiveSmallIntegerField(_("seats"), validators=[MinValueValidator(1), MaxValueValidator(200)])
     title = models.CharField(_("title"), max_length=100)
-    description = models.TextField(_("description"), max_length=2000, blank=True)
+    description = models.TextField(_("about the session"), max_length=2000, blank=True)
     cancelled_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 

@@ -25,7 +25,7 @@ class Migration(migrations.Migration):
                 ('ends_at', models.DateTimeField(verbose_name='ends')),
                 ('capacity', models.PositiveSmallIntegerField(validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(200)], verbose_name='seats')),
                 ('title', models.CharField(max_length=100, verbose_name='title')),
-                ('description', models.TextField(blank=True, max_length=2000, verbose_name='description')),
+                ('description', models.TextField(blank=True, max_length=2000, verbose_name='about the session')),
                 ('cancelled_at', models.DateTimeField(blank=True, null=True)),
                 ('created_at', models.DateTimeField(default=django.utils.timezone.now, editable=False)),
                 ('facilitator', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='counseling_group_sessions', to=settings.AUTH_USER_MODEL)),

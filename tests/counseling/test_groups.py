@@ -58,7 +58,7 @@ def state(signup) -> str:
 
 def test_seats_then_the_waitlist_in_order(clock, leader):
     session = group_session(facilitator=leader, starts_at=at(1, 14), capacity=2)
-    one, two, three, four = (sign(session, consenting_worker()) for _ in range(4))
+    one, two, three, four = (sign(session, consenting_worker(user__language="en")) for _ in range(4))
     assert [one.state, two.state] == [SignupState.BOOKED] * 2
     assert [three.state, four.state] == [SignupState.WAITLISTED] * 2
     assert [selectors.waitlist_position(signup=s) for s in (one, three, four)] == [None, 1, 2]
@@ -81,7 +81,7 @@ def test_signing_up_twice_returns_the_same_place(clock, leader):
 
 def test_a_seat_given_back_goes_to_the_first_of_the_waitlist_with_an_sms(clock, leader):
     session = group_session(facilitator=leader, starts_at=at(1, 14), capacity=1)
-    seated, first, second = (sign(session, consenting_worker()) for _ in range(3))
+    seated, first, second = (sign(session, consenting_worker(user__language="en")) for _ in range(3))
     services.group_signup_cancel(actor=seated.worker.user, signup=seated)
     assert (state(seated), state(first), state(second)) == (
         SignupState.CANCELLED, SignupState.BOOKED, SignupState.WAITLISTED)
