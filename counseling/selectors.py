@@ -81,6 +81,12 @@ def busy_intervals(*, counselor_id: int, room_id: int | None, since: datetime.da
         groups.order_by().values_list("starts_at", "ends_at"), all=True).order_by())
 
 
+def is_away(*, counselor_id: int, since: datetime.datetime, until: datetime.datetime) -> bool:
+    """Whether a calendar exception (leave, a holiday, training) of the counselor overlaps [since, until)."""
+    return CalendarException.objects.filter(counselor__user_id=counselor_id, starts_at__lt=until,
+                                            ends_at__gt=since).exists()
+
+
 def _window(start_day: datetime.date, days: int) -> tuple[datetime.datetime, datetime.datetime]:
     since = datetime.datetime.combine(start_day, datetime.time(0), tzinfo=SHANGHAI)
     return since, since + datetime.timedelta(days=days)

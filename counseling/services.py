@@ -729,6 +729,9 @@ def group_session_create(*, actor, service: Service, room: Room, starts_at, ends
     description = _clean_text(description, limit=DESCRIPTION_MAX, field="description", required=False)
     get_user_model().objects.select_for_update().get(pk=actor.pk)
     room = _lock_room(room)
+    if selectors.is_away(counselor_id=actor.pk, since=starts_at, until=ends_at):
+        raise InvalidState(_("Your calendar is blocked then (leave, a holiday or training): choose another time."),
+                           detail={"starts_at": "away"})
     if selectors.busy_intervals(counselor_id=actor.pk, room_id=room.pk, since=starts_at, until=ends_at):
         raise InvalidState(_("You or the room are already booked at that time: choose another time or room."),
                            detail={"starts_at": "taken"})

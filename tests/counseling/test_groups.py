@@ -11,7 +11,7 @@ from care.errors import InvalidInput, InvalidState, NotAllowed
 from care.models import Case, OutboundSms, Stage, Survey
 from care.roles import Role
 from counseling import selectors, services
-from counseling.models import GroupSession, GroupSignup, Mode, SignupState
+from counseling.models import ExceptionReason, GroupSession, GroupSignup, Mode, SignupState
 from tests.counseling.helpers import (
     at,
     book,
@@ -233,6 +233,15 @@ def test_a_session_cannot_be_scheduled_over_an_appointment_or_another_session(cl
     with pytest.raises(InvalidState):  # the room is taken by that session
         group_session(facilitator=counselor(), starts_at=at(1, 11, 30), room_=place)
     assert GroupSession.objects.count() == 1
+
+
+def test_a_session_cannot_be_scheduled_in_the_facilitators_leave(clock, leader):
+    services.exception_add(profile=leader.counselor_profile, actor=leader, starts=at(1, 13), ends=at(1, 15),
+                           reason=ExceptionReason.TRAINING)
+    with pytest.raises(InvalidState) as refused:
+        group_session(facilitator=leader, starts_at=at(1, 14, 30))
+    assert refused.value.detail == {"starts_at": "away"} and "blocked" in str(refused.value)
+    assert group_session(facilitator=leader, starts_at=at(1, 15)).pk  # right after the training
 
 
 @pytest.mark.parametrize(("change", "field"), [
