@@ -271,10 +271,14 @@ def _save_or_clash(appointment: Appointment) -> None:
 
 
 def _assign(case: Case, counselor) -> None:
-    """The hall's case is the counselor's: only they (and the worker) see it."""
+    """The hall's case is the counselor's: only they (and the worker) see it. A case moved to
+    another counselor is no longer the former one's."""
     if case.assignee_id != counselor.pk:
+        former = case.assignee
         case.take_up(counselor)
         case.save(update_fields=["stage", "assignee"])
+        if former is not None:
+            hall_permissions.revoke_case(case=case, user=former)
     hall_permissions.grant_case(case=case, user=counselor)
 
 

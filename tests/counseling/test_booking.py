@@ -6,6 +6,7 @@ import pytest
 from django.utils import translation
 
 from care import audit, registry, sms
+from care import permissions as hall_permissions
 from care.errors import InvalidInput, InvalidState, NotAllowed
 from care.models import AuditEvent, Case, Channel, OutboundSms, Stage
 from care.roles import Role
@@ -484,7 +485,11 @@ def test_rescheduling_to_another_counselor_hands_the_case_over(clock):
     worker, who, other = consenting_worker(), counselor(), counselor()
     old = book(worker=worker, counselor=who, starts_at=at(0, 10))
     new = services.appointment_reschedule(appointment=old, actor=who, starts_at=at(0, 10), counselor=other)
-    assert new.counselor == other and Case.objects.get(pk=old.case_id).assignee == other
+    case = Case.objects.get(pk=old.case_id)
+    assert new.counselor == other and case.assignee == other
+    readers = {user.pk for user in (who, other) if Case.objects.filter(hall_permissions.visible_cases_q(user),
+                                                                        pk=case.pk).exists()}
+    assert readers == {other.pk}  # the former counselor no longer reads the hall's case
 
 
 def test_rescheduling_to_a_taken_time_changes_nothing(clock):
