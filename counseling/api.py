@@ -20,6 +20,7 @@ from rest_framework.views import APIView
 from rest_framework.viewsets import GenericViewSet
 
 from care import selectors as hall_selectors
+from care import services as hall_services
 from care.api import ErrorSerializer
 from care.errors import InvalidInput
 from care.roles import Role
@@ -308,7 +309,9 @@ class AppointmentViewSet(GenericViewSet):
 
     @extend_schema(responses={200: AppointmentDetail, 404: ErrorSerializer})
     def retrieve(self, request, pk=None):
-        return self._answer(self.get_appointment())
+        appointment = self.get_appointment()
+        hall_services.case_record_view(case=appointment.case, actor=request.user)
+        return self._answer(appointment)
 
     @extend_schema(request=BookSerializer, responses={201: AppointmentSerializer, 400: ErrorSerializer,
                                                       403: ErrorSerializer, 409: ErrorSerializer})

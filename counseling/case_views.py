@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
+from care import services as hall_services
 from care.errors import HallError
 from care.views import allowed_if, paginated
 from counseling import permissions, selectors, services, views
@@ -109,6 +110,8 @@ def case_page(request, case_id: int):
     user = request.user
     case = selectors.case_get_for_counselor(case_id=case_id, user=user)
     counselor_view = permissions.is_case_counselor(user, case)
+    if counselor_view:  # a supervisor reads the notes only: that read is its own audit event
+        hall_services.case_record_view(case=case, actor=user)
     context = {"case": case, "counselor_view": counselor_view,
                "notes": selectors.notes_for(case=case, user=user)}  # audited: once per request
     if counselor_view:

@@ -21,6 +21,7 @@ from django.views.decorators.http import require_GET, require_POST
 from django_fsm import can_proceed
 
 from care import selectors as hall_selectors
+from care import services as hall_services
 from care import uploads
 from care.errors import HallError
 from care.models import Worker
@@ -193,6 +194,7 @@ def appointment_page(request, appointment_id: int):
     worker_view = permissions.is_the_worker(user, appointment.case.worker)
     counselor_view = permissions.is_its_counselor(user, appointment)
     _worker_actions(user, appointment, now)
+    hall_services.case_record_view(case=appointment.case, actor=user)
     context = {
         "appointment": appointment,
         "case": appointment.case,
@@ -315,6 +317,7 @@ def ics(request, appointment_id: int):
     if not (permissions.is_the_worker(user, appointment.case.worker)
             or permissions.is_its_counselor(user, appointment)):
         raise PermissionDenied
+    hall_services.case_record_view(case=appointment.case, actor=user)
     host = request.get_host().split(":")[0] or "localhost"
     body = appointment_ics(appointment, host=host).encode()
     return uploads.file_response(body, filename=f"appointment-{appointment.case.reference}.ics",

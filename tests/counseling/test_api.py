@@ -591,3 +591,12 @@ def test_the_day_of_a_slot_is_local(world):
 
     first = datetime.datetime.fromisoformat(starts(response)[0])
     assert first == at(2, 9) and first.utcoffset() == datetime.timedelta(hours=8)
+
+
+def test_reading_an_appointment_is_audited_a_refusal_is_not(world):
+    a = world["appointment"]
+    for user in [world["worker"].user, world["counselor"], *strangers(world)]:
+        api(user).get(detail(a))
+    readers = AuditEvent.objects.filter(event_type="case.viewed", subject_id=str(a.case_id))
+    assert sorted(readers.values_list("actor_id", flat=True)) == sorted([world["worker"].user.pk,
+                                                                          world["counselor"].pk])

@@ -223,6 +223,8 @@ def test_reading_the_notes_on_the_case_page_is_audited_once_per_page(world):
     assert event.actor == world["counselor"] and event.new == {"notes": [world["note"].pk]}
     browser(world["colleague"]).get(case_url(case))  # refused (404): nothing read
     assert len(notes_viewed(case)) == 1
+    [opened] = audit.events_for(case).filter(event_type="case.viewed")  # the case page is a read of the case
+    assert opened.actor == world["counselor"]
 
 
 def test_the_appointment_page_never_shows_notes_nor_reads_them(world):

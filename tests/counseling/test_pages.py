@@ -9,7 +9,7 @@ import pytest
 from django.conf import settings
 from django.test import Client
 
-from care.models import OutboundSms
+from care.models import AuditEvent, OutboundSms
 from care.roles import Role
 from counseling import views
 from counseling.models import Appointment, AppointmentState, HealthConsent, Mode
@@ -85,6 +85,16 @@ def test_each_page_by_role(world):
         assert got == {user.username: status for user, status in expected.items()}, url
         anonymous = browser().get(url)
         assert anonymous.status_code == 302 and "login" in anonymous.url, url
+
+
+def test_every_read_of_an_appointment_is_audited_and_a_refusal_is_not_a_read(world):
+    a = world["appointment"]
+    for user in (world["worker"].user, world["counselor"], world["other_counselor"], world["desk"]):
+        browser(user).get(f"/counseling/appointments/{a.pk}/")
+        browser(user).get(f"/counseling/appointments/{a.pk}/calendar.ics")
+    readers = AuditEvent.objects.filter(event_type="case.viewed", subject_id=str(a.case_id))
+    assert sorted(readers.values_list("actor_id", flat=True)) == sorted(
+        [world["worker"].user.pk] * 2 + [world["counselor"].pk] * 2)
 
 
 def test_steps_on_someone_elses_appointment_are_404_and_change_nothing(world):
