@@ -49,6 +49,8 @@ PDF_HEAD, PDF_TAIL = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\n% ", b"\nt
 # A claim's private content (its diagnosis, a receipt): only the member and the claim's handler.
 CLAIM_SECRET = "住院诊断-CLAIM-SECRET-5120"
 CLAIM_PDF = PDF_HEAD + CLAIM_SECRET.encode() + PDF_TAIL
+# A counselor's session note: only the counselor of the case ever reads it.
+SESSION_SECRET = "咨询记录-COUNSEL-SECRET-6612"
 # A tiny PDF whose content is the case's private content.
 PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\n% " + SECRET.encode() + b"\ntrailer << /Root 1 0 R >>\n%%EOF\n"
 
@@ -89,6 +91,25 @@ class World:
                                               language="zh-hans", body="QD", status=SmsStatus.FAILED, error="x")
         self._legal_aid()
         self._claims()
+        self._counseling()
+
+    def _counseling(self):
+        """The owner's counseling appointment with ``counselor`` (in two days at 10:00), its
+        session note (SESSION_SECRET), and a group session the counselor leads in three days,
+        in which the owner has a seat."""
+        from counseling import services as counseling
+        from tests.counseling.helpers import SH, book, consent, counselor, group_session
+
+        who = counselor(user=self.users["counselor"])
+        consent(self.owner)
+        day = timezone.localdate() + datetime.timedelta(days=2)
+        self.appointment = book(worker=self.owner, counselor=who,
+                                starts_at=datetime.datetime.combine(day, datetime.time(10), tzinfo=SH))
+        counseling.note_add(appointment=self.appointment, actor=who, body=SESSION_SECRET)
+        session = group_session(facilitator=who, starts_at=datetime.datetime.combine(
+            day + datetime.timedelta(days=1), datetime.time(14), tzinfo=SH))
+        self.group_session = session
+        self.group_place = counseling.group_signup(actor=self.owner.user, session=session, worker=self.owner)
 
     def _claims(self):
         """A mutual-aid claim of the owner, taken up by ``claims_officer`` for review: payable,
@@ -158,7 +179,18 @@ class World:
                 # claims
                 list(Claim.objects.order_by("pk").values_list("state", "approved_amount", "first_approver",
                                                                 "updated_at")),
-                Invoice.objects.count(), Receipt.objects.count(), PaymentBatch.objects.count())
+                Invoice.objects.count(), Receipt.objects.count(), PaymentBatch.objects.count(),
+                # counseling
+                *self._counseling_snapshot())
+
+    def _counseling_snapshot(self) -> tuple:
+        from counseling.models import Appointment, GroupSession, GroupSignup, RiskFlag, SupervisionGrant
+        from counseling.models import Note as SessionNote
+
+        return (list(Appointment.objects.order_by("pk").values_list("state", "starts_at", "counselor_id")),
+                SessionNote.objects.count(), RiskFlag.objects.count(), SupervisionGrant.objects.count(),
+                list(GroupSession.objects.order_by("pk").values_list("cancelled_at", "capacity")),
+                list(GroupSignup.objects.order_by("pk").values_list("state", "worker_id")))
 
 
 @dataclass
@@ -191,6 +223,10 @@ ARBITRATORS = {"arbitrator", "other_arbitrator"}
 CLAIM_READERS = {"worker_owner", "claims_officer"}
 CLAIMS_STAFF = {"claims_officer", "claims_reviewer"}
 WORKERS = {"worker_owner", "worker_stranger"}
+# The only actors who may ever read a counseling session note: the counselor of the case.
+SESSION_READERS = {"counselor"}
+# Who may read the counseling appointment and its hall case: the worker and their counselor.
+COUNSELING_READERS = {"worker_owner", "counselor"}
 # Who may see the SMS outbox and send a failed message again.
 OUTBOX = {"front_desk", "administrator"}
 
@@ -396,4 +432,67 @@ ENDPOINTS += [
              {**_anon(False), **dict.fromkeys(CLAIM_READERS, 200)}, 404),
     Endpoint("api claims cover", "get", lambda w: "/api/v1/claims/cover/",
              {**_anon(False), **dict.fromkeys(WORKERS, 200)}, 403),
+]
+
+
+def _appointment(path: str):
+    return lambda w: f"/counseling/appointments/{w.appointment.pk}/{path}"
+
+
+def _api_appointment(path: str):
+    return lambda w: f"/api/v1/counseling/appointments/{w.appointment.pk}/{path}"
+
+
+# Psychological counseling. The owner's appointment (requested) is with ``counselor``, who wrote a
+# session note on its case and leads a group session in which the owner has a seat. Nobody but
+# the two reads the appointment; nobody but the counselor reads the note.
+ENDPOINTS += [
+    # Pages
+    Endpoint("counseling hall case page", "get", lambda w: f"/cases/{w.appointment.case_id}/",
+             {**_anon(True), **dict.fromkeys(COUNSELING_READERS, 200)}, 404),
+    Endpoint("appointment page", "get", _appointment(""),
+             {**_anon(True), **dict.fromkeys(COUNSELING_READERS, 200)}, 404),
+    Endpoint("appointment calendar file", "get", _appointment("calendar.ics"),
+             {**_anon(True), **dict.fromkeys(COUNSELING_READERS, 200)}, 404),
+    Endpoint("appointment reschedule form", "get", _appointment("reschedule/"),
+             {**_anon(True), **dict.fromkeys(COUNSELING_READERS, 200)}, 404),
+    Endpoint("appointment cancel (page)", "post", _appointment("step/cancel/"),
+             {**_anon(True), **dict.fromkeys(COUNSELING_READERS, 302)}, 404, data={"reason": "临时加班"},
+             writers=COUNSELING_READERS),
+    Endpoint("appointment confirm (page)", "post", _appointment("step/confirm/"),
+             {**_anon(True), **dict.fromkeys(COUNSELING_READERS, 302)}, 404, writers={"counselor"}),
+    Endpoint("session note add (page)", "post", _appointment("notes/"),
+             # the worker is refused on their own appointment's page, with the message
+             {**_anon(True), "counselor": 302, "worker_owner": 200}, 404, data={"body": "第二次会谈"},
+             writers={"counselor"}),
+    Endpoint("counseling case page", "get", lambda w: f"/counseling/cases/{w.appointment.case_id}/",
+             {**_anon(True), "counselor": 200}, 404),
+    Endpoint("counseling cases", "get", lambda w: "/counseling/cases/", {**_anon(True), "counselor": 200}, 403),
+    Endpoint("risk flag (page)", "post", lambda w: f"/counseling/cases/{w.appointment.case_id}/risk/",
+             {**_anon(True), "counselor": 302}, 404, data={"level": "medium"}, writers={"counselor"}),
+    Endpoint("supervision grant to oneself (page)", "post",
+             lambda w: f"/counseling/cases/{w.appointment.case_id}/supervisors/",
+             {**_anon(True), "counselor": 302}, 404, data={"supervisor": "0"}, writers=set()),
+    Endpoint("group sessions (worker)", "get", lambda w: "/counseling/groups/",
+             {**_anon(True), **dict.fromkeys(WORKERS, 200)}, 403),
+    Endpoint("group roster", "get", lambda w: f"/counseling/groups/lead/{w.group_session.pk}/",
+             {**_anon(True), "counselor": 200}, 404),
+    Endpoint("group place give back (page)", "post", lambda w: f"/counseling/groups/places/{w.group_place.pk}/cancel/",
+             {**_anon(True), **dict.fromkeys(COUNSELING_READERS, 302)}, 404, writers=COUNSELING_READERS),
+    Endpoint("group attendance before the start (page)", "post",
+             lambda w: f"/counseling/groups/lead/places/{w.group_place.pk}/attendance/",
+             {**_anon(True), "counselor": 302}, 404, data={"attended": "yes"}, writers=set()),
+    # API
+    Endpoint("api appointments", "get", lambda w: "/api/v1/counseling/appointments/", _anon(False), 200),
+    Endpoint("api appointment detail", "get", _api_appointment(""),
+             {**_anon(False), **dict.fromkeys(COUNSELING_READERS, 200)}, 404),
+    Endpoint("api appointment cancel", "post", _api_appointment("transitions/cancel/"),
+             {**_anon(False), **dict.fromkeys(COUNSELING_READERS, 200)}, 404, data={"reason": "临时加班"},
+             writers=COUNSELING_READERS),
+    Endpoint("api group roster", "get", lambda w: f"/api/v1/counseling/group-sessions/{w.group_session.pk}/roster/",
+             {**_anon(False), "counselor": 200}, 404),
+    Endpoint("api group places", "get", lambda w: "/api/v1/counseling/group-places/", _anon(False), 200),
+    Endpoint("api group place give back", "post",
+             lambda w: f"/api/v1/counseling/group-places/{w.group_place.pk}/cancel/",
+             {**_anon(False), **dict.fromkeys(COUNSELING_READERS, 200)}, 404, writers=COUNSELING_READERS),
 ]

@@ -16,6 +16,8 @@ from tests.isolation import (
     NOTE_SECRET,
     READERS,
     SECRET,
+    SESSION_READERS,
+    SESSION_SECRET,
     World,
 )
 
@@ -55,6 +57,8 @@ def test_isolation(endpoint, actor):
         assert NOTE_SECRET not in body, f"{actor} read a caseworker's note at {endpoint.name}"
     if actor not in CLAIM_READERS:
         assert CLAIM_SECRET not in body, f"{actor} read a claim's content at {endpoint.name}"
+    if actor not in SESSION_READERS:
+        assert SESSION_SECRET not in body, f"{actor} read a counseling session note at {endpoint.name}"
     if endpoint.method == "post" and actor not in endpoint.writers:
         assert world.snapshot() == before, f"{actor}'s refused {endpoint.name} changed something"
     if endpoint.method == "post" and actor in endpoint.writers:

@@ -35,9 +35,10 @@ def freeze(monkeypatch, now: datetime.datetime = NOW) -> Clock:
 
 
 def counselor(*, session=50, buffer=10, modes=(Mode.IN_PERSON, Mode.PHONE, Mode.VIDEO),
-              hours=((datetime.time(9), datetime.time(12)), (datetime.time(14), datetime.time(17)))):
-    """A counselor working every day 09:00–12:00 and 14:00–17:00 (slots at 09, 10, 11, 14, 15, 16)."""
-    user = staff(Role.COUNSELOR, "counseling")
+              hours=((datetime.time(9), datetime.time(12)), (datetime.time(14), datetime.time(17))), user=None):
+    """A counselor working every day 09:00–12:00 and 14:00–17:00 (slots at 09, 10, 11, 14, 15, 16);
+    ``user``: a counselor's account to give these hours, else a new one."""
+    user = user or staff(Role.COUNSELOR, "counseling")
     profile = CounselorProfile.objects.create(
         user=user, session_minutes=session, buffer_minutes=buffer, offers_in_person=Mode.IN_PERSON in modes,
         offers_phone=Mode.PHONE in modes, offers_video=Mode.VIDEO in modes)
@@ -58,10 +59,14 @@ def service(**kwargs) -> Service:
     return Service.objects.create(code=code, name="个体咨询", **kwargs)
 
 
-def consenting_worker(**kwargs):
-    worker = WorkerFactory(**kwargs)
+def consent(worker):
+    """The worker's consent to the processing of health information, as given online."""
     HealthConsent.objects.create(worker=worker, text_version="2026-1", recorded_by=worker.user)
     return worker
+
+
+def consenting_worker(**kwargs):
+    return consent(WorkerFactory(**kwargs))
 
 
 def book(*, worker, counselor, starts_at, actor=None, service_=None, mode=Mode.IN_PERSON, room_=None):
