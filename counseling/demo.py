@@ -1,6 +1,7 @@
 """Counseling demo data, made through the services (registered with the hall's seed_demo): a
 service, two rooms, the demo counselor's weekly hours, and two workers with an appointment
-each on the next working day."""
+each on the next working day; a group session (the demo worker has a seat) and a full
+workshop with someone on its waitlist, both led by the demo counselor."""
 
 import datetime
 
@@ -46,3 +47,30 @@ def seed(accounts: dict) -> None:
         services.consent_give(worker=worker, actor=worker.user)
         services.appointment_book(actor=worker.user, worker=worker, service=service, counselor=counselor,
                                   starts_at=slots[0][0], mode=Mode.IN_PERSON, room=room)
+    _groups(counselor, _next_working_day(day), demo)
+
+
+def _groups(counselor, day: datetime.date, demo: Worker | None) -> None:
+    """A group session in the afternoon of ``day`` and an evening workshop the day after."""
+    group, _created = Service.objects.get_or_create(
+        code="GRP", defaults={"name": "团体辅导", "kind": ServiceKind.GROUP, "session_minutes": 120})
+    workshop, _created = Service.objects.get_or_create(
+        code="WS", defaults={"name": "心理健康工作坊", "kind": ServiceKind.WORKSHOP, "session_minutes": 90})
+    hall, _created = Room.objects.get_or_create(name="团体活动室")
+
+    def at(on: datetime.date, hour: int) -> datetime.datetime:
+        return datetime.datetime.combine(on, datetime.time(hour), tzinfo=SHANGHAI)
+
+    session = services.group_session_create(
+        actor=counselor, service=group, room=hall, starts_at=at(day, 14), ends_at=at(day, 16), capacity=8,
+        title="正念减压小组（第1次）", description="八周正念练习的第一次：认识压力，学习呼吸练习。")
+    evening = day + datetime.timedelta(days=1)
+    talk = services.group_session_create(
+        actor=counselor, service=workshop, room=hall, starts_at=at(evening, 19),
+        ends_at=at(evening, 19) + datetime.timedelta(minutes=90), capacity=2,
+        title="职场压力与情绪管理", description="面向一线职工的讲座与练习，无需预先咨询。")
+    if demo is not None:
+        services.consent_give(worker=demo, actor=demo.user)
+        services.group_signup(actor=demo.user, session=session, worker=demo)
+    for worker in Worker.objects.exclude(mobile=DEMO_WORKER_MOBILE).order_by("pk")[:3]:
+        services.group_signup(actor=worker.user, session=talk, worker=worker)  # the third waits
