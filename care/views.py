@@ -254,12 +254,13 @@ def survey(request, token: str):
     """The worker's survey by personal link (no sign-in): a rating of 1–5 and a comment, once."""
     found = surveys.survey_for_token(token)
     error = ""
-    if request.method == "POST" and found.answered_at is None:
-        try:
+    if request.method == "POST":
+        try:  # an answered survey is refused with its own message, not thanked as if recorded again
             surveys.survey_answer(token=token, rating=request.POST.get("rating"),
                                   comment=request.POST.get("comment", ""))
         except HallError as refusal:
             error = str(refusal.message)
+            found.refresh_from_db(fields=["rating", "answered_at"])  # answered meanwhile (another tab)?
         else:
             return redirect("care:survey", token=token)
     return render(request, "care/survey.html", {

@@ -1,7 +1,10 @@
 """Counseling demo data, made through the services (registered with the hall's seed_demo): a
 service, two rooms, the demo counselor's weekly hours, and two workers with an appointment
-each on the next working day; a group session (the demo worker has a seat) and a full
-workshop with someone on its waitlist, both led by the demo counselor."""
+each on the next working day; a group session (it needs the consent to the processing of
+health information; the demo worker and two others have a seat) and a full workshop with
+someone on its waitlist, both led by the demo counselor in the group room, on the two working
+days after the appointments' day. No past session with attendance: the services schedule and
+sign up only for the future, and a seat is marked only once its session has started."""
 
 import datetime
 
@@ -51,7 +54,7 @@ def seed(accounts: dict) -> None:
 
 
 def _groups(counselor, day: datetime.date, demo: Worker | None) -> None:
-    """A group session in the afternoon of ``day`` and an evening workshop the day after."""
+    """A group session in the afternoon of ``day`` and an evening workshop on the working day after."""
     group, _created = Service.objects.get_or_create(
         code="GRP", defaults={"name": "团体辅导", "kind": ServiceKind.GROUP, "session_minutes": 120})
     workshop, _created = Service.objects.get_or_create(
@@ -64,13 +67,14 @@ def _groups(counselor, day: datetime.date, demo: Worker | None) -> None:
     session = services.group_session_create(
         actor=counselor, service=group, room=hall, starts_at=at(day, 14), ends_at=at(day, 16), capacity=8,
         title="正念减压小组（第1次）", description="八周正念练习的第一次：认识压力，学习呼吸练习。")
-    evening = day + datetime.timedelta(days=1)
+    evening = _next_working_day(day)
     talk = services.group_session_create(
         actor=counselor, service=workshop, room=hall, starts_at=at(evening, 19),
         ends_at=at(evening, 19) + datetime.timedelta(minutes=90), capacity=2,
         title="职场压力与情绪管理", description="面向一线职工的讲座与练习，无需预先咨询。")
-    if demo is not None:
-        services.consent_give(worker=demo, actor=demo.user)
-        services.group_signup(actor=demo.user, session=session, worker=demo)
-    for worker in Worker.objects.exclude(mobile=DEMO_WORKER_MOBILE).order_by("pk")[:3]:
+    others = list(Worker.objects.exclude(mobile=DEMO_WORKER_MOBILE).order_by("pk")[:5])
+    for worker in ([demo] if demo is not None else []) + others[3:]:  # a group session needs the consent
+        services.consent_give(worker=worker, actor=worker.user)
+        services.group_signup(actor=worker.user, session=session, worker=worker)
+    for worker in others[:3]:
         services.group_signup(actor=worker.user, session=talk, worker=worker)  # the third waits
