@@ -103,7 +103,8 @@ def survey_answer(*, token: str, rating, comment: str = "") -> Survey:
 def satisfaction_by_department(*, since=None, until=None) -> list[dict]:
     """Per department, and for the whole hall (last row): answers, sent, average and the count
     of each rating, for surveys answered in [since, until). Aggregated in the database; with
-    fewer than MIN_GROUP_SIZE answers only the count of surveys sent is shown."""
+    fewer than MIN_GROUP_SIZE answers only the count of surveys sent is shown, and the whole
+    hall's answers are hidden too when they would give a hidden department back."""
     from care.selectors import MIN_GROUP_SIZE
 
     window = Q()
@@ -126,5 +127,12 @@ def satisfaction_by_department(*, since=None, until=None) -> list[dict]:
                 "distribution": [data.get(f"r{r}", 0) for r in RATINGS] if shown else None}
 
     rows = [row(d.label, per.get(d.code, {})) for d in registry.departments()]
-    rows.append(row(_("Whole hall"), total))
+    hall = row(_("Whole hall"), total)
+    # The hall less the departments shown would give back a hidden department: the hall's answers
+    # are shown only when what is hidden adds up to a group large enough on its own.
+    hidden = sum(per.get(d.code, {}).get("answers") or 0 for d, shown in zip(registry.departments(), rows)
+                 if shown["answers"] is None)
+    if 0 < hidden < MIN_GROUP_SIZE:
+        hall.update(answers=None, average=None, distribution=None)
+    rows.append(hall)
     return rows
