@@ -130,8 +130,8 @@ def satisfaction_by_department(*, since=None, until=None) -> list[dict]:
     hall = row(_("Whole hall"), total)
     # The hall less the departments shown would give back a hidden department: the hall's answers
     # are shown only when what is hidden adds up to a group large enough on its own.
-    hidden = sum(per.get(d.code, {}).get("answers") or 0 for d, shown in zip(registry.departments(), rows)
-                 if shown["answers"] is None)
+    hidden = sum(per.get(d.code, {}).get("answers") or 0
+                 for d, shown in zip(registry.departments(), rows, strict=True) if shown["answers"] is None)
     if 0 < hidden < MIN_GROUP_SIZE:
         hall.update(answers=None, average=None, distribution=None)
     rows.append(hall)
