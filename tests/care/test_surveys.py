@@ -269,6 +269,9 @@ def test_the_link_works_for_valid_days_then_is_404(monkeypatch):
         surveys.survey_answer(token=late, rating=5)
     assert refused.type.__name__ == "Http404"
     assert fresh(second).answered_at is None
+    expired = Client().get(f"/rate/{late}/")  # no language chosen: Chinese, and what to do next
+    assert expired.status_code == 404 and "短信中的链接仅在限定时间内有效" in unescape(expired.content.decode())
+    assert "If yours has expired" not in text(page(late)) and "if yours has expired" in text(page(late))
     # An answered survey still thanks its worker after the link expired.
     assert THANKS in text(page(early))
 
