@@ -1,3 +1,4 @@
+import datetime
 from datetime import timedelta
 
 from django.utils.translation import gettext_lazy as _
@@ -9,3 +10,15 @@ class ChildcareConfig(registry.DepartmentAppConfig):
     name = "childcare"
     verbose_name = _("Childcare care station")
     response_time = timedelta(days=3)
+
+    def ready(self):
+        super().ready()
+        from care.tasks_runtime import register_daily
+        from childcare import demo, services  # noqa: F401 - services registers the care station's SMS templates
+        from childcare.models import Enrolment
+
+        # An enrolment's case ends through the enrolment (withdrawn, finished), never in the hall.
+        registry.register_file_check("childcare", lambda case: Enrolment.objects.filter(case_id=case.pk).exists())
+        registry.register_demo_seeder(demo.seed)
+        register_daily("childcare.tasks.closing_sweep", datetime.time(21, 0))
+        register_daily("childcare.tasks.finish_ended_programmes", datetime.time(1, 0))

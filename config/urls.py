@@ -13,6 +13,7 @@ urlpatterns = [
     path("claims/", include("care.claims.urls")),
     path("legal/", include("legal.urls")),
     path("counseling/", include("counseling.urls")),
+    path("childcare/", include("childcare.urls")),
     path("sign/", include("legal.signing_urls")),  # agreement signing by personal link (ADR 0009)
     path("admin/", admin.site.urls),
     path("", include("care.urls")),

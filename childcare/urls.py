@@ -1,0 +1,6 @@
+"""Pages of the care station, under /childcare/ (namespace "childcare")."""
+
+
+app_name = "childcare"
+
+urlpatterns = []
