@@ -8,6 +8,7 @@ Everything private about a child (allergies, medical notes, the ID numbers and p
 pick-up persons, incidents) is encrypted at rest (care.fields). The child's name and school
 stay in clear: the door's roster searches by name."""
 
+import base64
 import datetime
 
 from django.conf import settings
@@ -178,6 +179,10 @@ class PickupPerson(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.relation})"
+
+    @property
+    def photo_data(self) -> bytes:
+        return base64.b64decode(self.photo) if self.photo else b""
 
     @property
     def masked_id(self) -> str:

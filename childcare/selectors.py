@@ -170,3 +170,31 @@ def attendance_rows(*, programme: Programme, since: datetime.date, until: dateti
 
 def duties_on(*, programme: Programme, day: datetime.date) -> QuerySet[Duty]:
     return Duty.objects.filter(programme=programme, day=day).select_related("staff")
+
+
+def attendance_today_for_guardian(*, user, day: datetime.date) -> QuerySet[Attendance]:
+    return (Attendance.objects.filter(enrolment__child__in=children_for_guardian(user=user), day=day)
+            .select_related("enrolment", "collected_by"))
+
+
+def enrolment_get_for_user(*, enrolment_id: int, user) -> Enrolment:
+    """An enrolment for its guardian, or for the coordinator of its station."""
+    enrolment = (Enrolment.objects.filter(pk=enrolment_id)
+                 .filter(Q(child__in=children_for_guardian(user=user))
+                         | Q(programme__station__in=coordinated_stations(user=user)))
+                 .select_related("child__guardian", "programme__station", "case").first())
+    if enrolment is None:
+        raise Http404
+    return enrolment
+
+
+def station_members(*, station: Station) -> list:
+    """The coordinator and the staff of a station, who can be put on duty."""
+    members = {station.coordinator_id: station.coordinator}
+    members.update({m.pk: m for m in station.staff.all()})
+    return [m for m in members.values() if permissions.is_care_staff(m)]
+
+
+def children_of_worker_for_desk(*, worker) -> QuerySet[Child]:
+    """A walk-in's children, for the front desk (who then shows names only)."""
+    return Child.objects.filter(guardian=worker).only("pk", "name", "date_of_birth", "guardian_id")

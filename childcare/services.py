@@ -76,6 +76,7 @@ class ChildcareEvent(models.TextChoices):
     INCIDENT_RECORDED = "childcare.incident_recorded"
     ROSTER_VIEWED = "childcare.roster_viewed"
     CHILD_VIEWED = "childcare.child_viewed"
+    ATTENDANCE_EXPORTED = "childcare.attendance_exported"
 
 
 NAME_MAX = 50
