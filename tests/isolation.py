@@ -3,7 +3,9 @@
 Apps extend it by adding ``Endpoint`` rows to ``ENDPOINTS`` (and objects to ``World``),
 not by copying the test. For each cell the test checks the status, that a refusal changed
 nothing, that the case's private content never reaches anyone outside READERS, and that a
-caseworker's note never reaches anyone outside NOTE_READERS.
+caseworker's note never reaches anyone outside NOTE_READERS (and likewise a claim's content, a
+counseling session note and a counseling appointment's reason: CLAIM_READERS, SESSION_READERS,
+COUNSELING_READERS). A row's ``data`` may be a callable(world) for values known once the World exists.
 """
 
 import datetime
@@ -38,8 +40,8 @@ HAS_HEARINGS = hearing_schedule is not None
 
 ACTORS = [
     "anonymous", "worker_owner", "worker_stranger", "front_desk", "legal_assignee", "legal_other", "mediator",
-    "arbitrator", "counselor", "claims_officer", "claims_reviewer", "childcare_staff", "matchmaker",
-    "center_manager", "administrator", "other_arbitrator",
+    "arbitrator", "counselor", "counselor_other", "counselor_supervisor", "claims_officer", "claims_reviewer",
+    "childcare_staff", "matchmaker", "center_manager", "administrator", "other_arbitrator",
 ]
 
 SECRET = "欠薪纠纷细节-SECRET-7731"
@@ -49,8 +51,11 @@ PDF_HEAD, PDF_TAIL = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\n% ", b"\nt
 # A claim's private content (its diagnosis, a receipt): only the member and the claim's handler.
 CLAIM_SECRET = "住院诊断-CLAIM-SECRET-5120"
 CLAIM_PDF = PDF_HEAD + CLAIM_SECRET.encode() + PDF_TAIL
-# A counselor's session note: only the counselor of the case ever reads it.
+# A counselor's session note: only the counselors of the case (its counselor and the supervisor
+# they named) ever read it.
 SESSION_SECRET = "咨询记录-COUNSEL-SECRET-6612"
+# Why the worker moved their counseling appointment: only the worker and their counselor.
+COUNSEL_REASON_SECRET = "改约原因-COUNSEL-REASON-3391"
 # A tiny PDF whose content is the case's private content.
 PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\n% " + SECRET.encode() + b"\ntrailer << /Root 1 0 R >>\n%%EOF\n"
 
@@ -70,6 +75,8 @@ class World:
             "mediator": staff(Role.MEDIATOR, "legal"),
             "arbitrator": staff(Role.ARBITRATOR),
             "counselor": staff(Role.COUNSELOR, "counseling"),
+            "counselor_other": staff(Role.COUNSELOR, "counseling"),
+            "counselor_supervisor": staff(Role.COUNSELOR, "counseling"),
             "claims_officer": staff(Role.CLAIMS_OFFICER, "claims"),
             "claims_reviewer": staff(Role.CLAIMS_REVIEWER, "claims"),
             "childcare_staff": staff(Role.CHILDCARE_STAFF, "childcare"),
@@ -94,18 +101,28 @@ class World:
         self._counseling()
 
     def _counseling(self):
-        """The owner's counseling appointment with ``counselor`` (in two days at 10:00), its
-        session note (SESSION_SECRET), and a group session the counselor leads in three days,
-        in which the owner has a seat."""
+        """The owner's counseling appointment with ``counselor``: booked in two days at 10:00, then
+        moved by the worker to 11:00 with a reason (COUNSEL_REASON_SECRET, kept on the ``moved``
+        one); its session note (SESSION_SECRET), which ``counselor_supervisor`` may read as the
+        supervisor the counselor named; 15:00 that day is still free (``move_to``). And a group
+        session the counselor leads in three days, in which the owner has a seat."""
         from counseling import services as counseling
         from tests.counseling.helpers import SH, book, consent, counselor, group_session
 
         who = counselor(user=self.users["counselor"])
         consent(self.owner)
         day = timezone.localdate() + datetime.timedelta(days=2)
-        self.appointment = book(worker=self.owner, counselor=who,
-                                starts_at=datetime.datetime.combine(day, datetime.time(10), tzinfo=SH))
+
+        def at(hour: int) -> datetime.datetime:
+            return datetime.datetime.combine(day, datetime.time(hour), tzinfo=SH)
+
+        self.moved = book(worker=self.owner, counselor=who, starts_at=at(10))
+        self.appointment = counseling.appointment_reschedule(appointment=self.moved, actor=self.owner.user,
+                                                             starts_at=at(11), reason=COUNSEL_REASON_SECRET)
+        self.move_to = at(15).isoformat()
         counseling.note_add(appointment=self.appointment, actor=who, body=SESSION_SECRET)
+        counseling.supervision_grant(case=self.appointment.case, supervisor=self.users["counselor_supervisor"],
+                                     actor=who)
         session = group_session(facilitator=who, starts_at=datetime.datetime.combine(
             day + datetime.timedelta(days=1), datetime.time(14), tzinfo=SH))
         self.group_session = session
@@ -188,7 +205,8 @@ class World:
         from counseling.models import Note as SessionNote
 
         return (list(Appointment.objects.order_by("pk").values_list("state", "starts_at", "counselor_id")),
-                SessionNote.objects.count(), RiskFlag.objects.count(), SupervisionGrant.objects.count(),
+                SessionNote.objects.count(), RiskFlag.objects.count(),
+                list(SupervisionGrant.objects.order_by("pk").values_list("supervisor_id", "revoked_at")),
                 list(GroupSession.objects.order_by("pk").values_list("cancelled_at", "capacity")),
                 list(GroupSignup.objects.order_by("pk").values_list("state", "worker_id")))
 
@@ -200,12 +218,15 @@ class Endpoint:
     url: object  # callable(world) -> str
     expect: dict[str, int]
     default: int
-    data: dict = field(default_factory=dict)
+    data: object = field(default_factory=dict)  # a dict, or callable(world) -> dict
     # For a write: the actors whose request succeeds (anything else must change nothing).
     writers: set[str] = field(default_factory=set)
 
     def status_for(self, actor: str) -> int:
         return self.expect.get(actor, self.default)
+
+    def payload(self, world) -> dict:
+        return self.data(world) if callable(self.data) else self.data
 
 
 def _anon(page: bool) -> dict[str, int]:
@@ -223,10 +244,13 @@ ARBITRATORS = {"arbitrator", "other_arbitrator"}
 CLAIM_READERS = {"worker_owner", "claims_officer"}
 CLAIMS_STAFF = {"claims_officer", "claims_reviewer"}
 WORKERS = {"worker_owner", "worker_stranger"}
-# The only actors who may ever read a counseling session note: the counselor of the case.
-SESSION_READERS = {"counselor"}
-# Who may read the counseling appointment and its hall case: the worker and their counselor.
+# The only actors who may ever read a counseling session note: the counselors of the case (its
+# counselor, and the supervisor they named, who reads the notes and nothing else of the case).
+SESSION_READERS = {"counselor", "counselor_supervisor"}
+# Who may read the counseling appointment (its reason for moving included) and its hall case:
+# the worker and their counselor.
 COUNSELING_READERS = {"worker_owner", "counselor"}
+COUNSELORS = {"counselor", "counselor_other", "counselor_supervisor"}
 # Who may see the SMS outbox and send a failed message again.
 OUTBOX = {"front_desk", "administrator"}
 
@@ -247,7 +271,7 @@ ENDPOINTS: list[Endpoint] = [
     Endpoint("walk-in request form", "get", lambda w: f"/front-desk/workers/{w.owner.pk}/request/",
              {**_anon(True), "front_desk": 200}, 403),
     Endpoint("queue", "get", lambda w: "/queue/",
-             {**_anon(True), **dict.fromkeys(["legal_assignee", "legal_other", "mediator", "arbitrator", "counselor",
+             {**_anon(True), **dict.fromkeys(["legal_assignee", "legal_other", "mediator", "arbitrator", *COUNSELORS,
                                               "claims_officer", "claims_reviewer", "childcare_staff",
                                               "matchmaker", "other_arbitrator"], 200)}, 403),
     Endpoint("figures", "get", lambda w: "/figures/",
@@ -443,40 +467,70 @@ def _api_appointment(path: str):
     return lambda w: f"/api/v1/counseling/appointments/{w.appointment.pk}/{path}"
 
 
-# Psychological counseling. The owner's appointment (requested) is with ``counselor``, who wrote a
-# session note on its case and leads a group session in which the owner has a seat. Nobody but
-# the two reads the appointment; nobody but the counselor reads the note.
+def _counseling_case(path: str):
+    return lambda w: f"/counseling/cases/{w.appointment.case_id}/{path}"
+
+
+# Psychological counseling. The owner's appointment (requested, moved there from 10:00 with a
+# reason) is with ``counselor``, who wrote a session note on its case, named
+# ``counselor_supervisor`` supervisor of the case, and leads a group session in which the owner
+# has a seat. Nobody but the two reads the appointment; nobody but the counselors of the case
+# reads the note; a supervisor reads the notes and nothing else; ``counselor_other`` nothing.
 ENDPOINTS += [
     # Pages
     Endpoint("counseling hall case page", "get", lambda w: f"/cases/{w.appointment.case_id}/",
              {**_anon(True), **dict.fromkeys(COUNSELING_READERS, 200)}, 404),
+    Endpoint("my appointments", "get", lambda w: "/counseling/appointments/",
+             {**_anon(True), **dict.fromkeys(WORKERS, 200)}, 403),
+    Endpoint("counselor's day", "get", lambda w: "/counseling/", {**_anon(True), **dict.fromkeys(COUNSELORS, 200)},
+             403),
     Endpoint("appointment page", "get", _appointment(""),
+             {**_anon(True), **dict.fromkeys(COUNSELING_READERS, 200)}, 404),
+    Endpoint("moved appointment page", "get", lambda w: f"/counseling/appointments/{w.moved.pk}/",
              {**_anon(True), **dict.fromkeys(COUNSELING_READERS, 200)}, 404),
     Endpoint("appointment calendar file", "get", _appointment("calendar.ics"),
              {**_anon(True), **dict.fromkeys(COUNSELING_READERS, 200)}, 404),
     Endpoint("appointment reschedule form", "get", _appointment("reschedule/"),
              {**_anon(True), **dict.fromkeys(COUNSELING_READERS, 200)}, 404),
+    Endpoint("appointment reschedule (page)", "post", _appointment("reschedule/"),
+             {**_anon(True), **dict.fromkeys(COUNSELING_READERS, 302)}, 404,
+             data=lambda w: {"starts_at": w.move_to}, writers=COUNSELING_READERS),
     Endpoint("appointment cancel (page)", "post", _appointment("step/cancel/"),
              {**_anon(True), **dict.fromkeys(COUNSELING_READERS, 302)}, 404, data={"reason": "临时加班"},
              writers=COUNSELING_READERS),
     Endpoint("appointment confirm (page)", "post", _appointment("step/confirm/"),
              {**_anon(True), **dict.fromkeys(COUNSELING_READERS, 302)}, 404, writers={"counselor"}),
+    Endpoint("appointment complete before the start (page)", "post", _appointment("step/complete/"),
+             {**_anon(True), **dict.fromkeys(COUNSELING_READERS, 302)}, 404, writers=set()),
     Endpoint("session note add (page)", "post", _appointment("notes/"),
              # the worker is refused on their own appointment's page, with the message
              {**_anon(True), "counselor": 302, "worker_owner": 200}, 404, data={"body": "第二次会谈"},
              writers={"counselor"}),
-    Endpoint("counseling case page", "get", lambda w: f"/counseling/cases/{w.appointment.case_id}/",
-             {**_anon(True), "counselor": 200}, 404),
-    Endpoint("counseling cases", "get", lambda w: "/counseling/cases/", {**_anon(True), "counselor": 200}, 403),
-    Endpoint("risk flag (page)", "post", lambda w: f"/counseling/cases/{w.appointment.case_id}/risk/",
-             {**_anon(True), "counselor": 302}, 404, data={"level": "medium"}, writers={"counselor"}),
-    Endpoint("supervision grant to oneself (page)", "post",
-             lambda w: f"/counseling/cases/{w.appointment.case_id}/supervisors/",
-             {**_anon(True), "counselor": 302}, 404, data={"supervisor": "0"}, writers=set()),
+    Endpoint("counseling case page", "get", _counseling_case(""),
+             {**_anon(True), **dict.fromkeys(SESSION_READERS, 200)}, 404),
+    Endpoint("counseling cases", "get", lambda w: "/counseling/cases/",
+             {**_anon(True), **dict.fromkeys(COUNSELORS, 200)}, 403),
+    # The supervisor finds the case (to read its notes) but may change nothing of it.
+    Endpoint("risk flag (page)", "post", _counseling_case("risk/"),
+             {**_anon(True), **dict.fromkeys(SESSION_READERS, 302)}, 404, data={"level": "medium"},
+             writers={"counselor"}),
+    Endpoint("supervision grant to oneself (page)", "post", _counseling_case("supervisors/"),
+             {**_anon(True), **dict.fromkeys(SESSION_READERS, 302)}, 404, data={"supervisor": "0"}, writers=set()),
+    Endpoint("supervision grant (page)", "post", _counseling_case("supervisors/"),
+             {**_anon(True), **dict.fromkeys(SESSION_READERS, 302)}, 404,
+             data=lambda w: {"supervisor": str(w.users["counselor_other"].pk)}, writers={"counselor"}),
+    Endpoint("supervision revoke (page)", "post",
+             lambda w: f"/counseling/cases/{w.appointment.case_id}/supervisors/"
+                       f"{w.users['counselor_supervisor'].pk}/revoke/",
+             {**_anon(True), **dict.fromkeys(SESSION_READERS, 302)}, 404, writers={"counselor"}),
     Endpoint("group sessions (worker)", "get", lambda w: "/counseling/groups/",
              {**_anon(True), **dict.fromkeys(WORKERS, 200)}, 403),
+    Endpoint("groups I lead", "get", lambda w: "/counseling/groups/lead/",
+             {**_anon(True), **dict.fromkeys(COUNSELORS, 200)}, 403),
     Endpoint("group roster", "get", lambda w: f"/counseling/groups/lead/{w.group_session.pk}/",
              {**_anon(True), "counselor": 200}, 404),
+    Endpoint("group session cancel (page)", "post", lambda w: f"/counseling/groups/lead/{w.group_session.pk}/cancel/",
+             {**_anon(True), "counselor": 302}, 404, data={"confirm": "yes"}, writers={"counselor"}),
     Endpoint("group place give back (page)", "post", lambda w: f"/counseling/groups/places/{w.group_place.pk}/cancel/",
              {**_anon(True), **dict.fromkeys(COUNSELING_READERS, 302)}, 404, writers=COUNSELING_READERS),
     Endpoint("group attendance before the start (page)", "post",
@@ -486,13 +540,56 @@ ENDPOINTS += [
     Endpoint("api appointments", "get", lambda w: "/api/v1/counseling/appointments/", _anon(False), 200),
     Endpoint("api appointment detail", "get", _api_appointment(""),
              {**_anon(False), **dict.fromkeys(COUNSELING_READERS, 200)}, 404),
+    # The counselor reads the reason for moving here (cancel_reason), the worker does not.
+    Endpoint("api moved appointment detail", "get", lambda w: f"/api/v1/counseling/appointments/{w.moved.pk}/",
+             {**_anon(False), **dict.fromkeys(COUNSELING_READERS, 200)}, 404),
+    Endpoint("api counseling hall case detail", "get", lambda w: f"/api/v1/cases/{w.appointment.case_id}/",
+             {**_anon(False), **dict.fromkeys(COUNSELING_READERS, 200)}, 404),
     Endpoint("api appointment cancel", "post", _api_appointment("transitions/cancel/"),
              {**_anon(False), **dict.fromkeys(COUNSELING_READERS, 200)}, 404, data={"reason": "临时加班"},
              writers=COUNSELING_READERS),
+    Endpoint("api appointment confirm", "post", _api_appointment("transitions/confirm/"),
+             {**_anon(False), "worker_owner": 403, "counselor": 200}, 404, writers={"counselor"}),
+    Endpoint("api appointment complete before the start", "post", _api_appointment("transitions/complete/"),
+             {**_anon(False), "worker_owner": 403, "counselor": 409}, 404, writers=set()),
+    Endpoint("api appointment reschedule", "post", _api_appointment("reschedule/"),
+             {**_anon(False), **dict.fromkeys(COUNSELING_READERS, 201)}, 404,
+             data=lambda w: {"starts_at": w.move_to, "reason": "换班"}, writers=COUNSELING_READERS),
+    Endpoint("api group sessions", "get", lambda w: "/api/v1/counseling/group-sessions/",
+             {**_anon(False), **dict.fromkeys(WORKERS | COUNSELORS | {"front_desk"}, 200)}, 403),
     Endpoint("api group roster", "get", lambda w: f"/api/v1/counseling/group-sessions/{w.group_session.pk}/roster/",
              {**_anon(False), "counselor": 200}, 404),
+    Endpoint("api group session cancel", "post",
+             lambda w: f"/api/v1/counseling/group-sessions/{w.group_session.pk}/cancel/",
+             {**_anon(False), "counselor": 200}, 404, writers={"counselor"}),
     Endpoint("api group places", "get", lambda w: "/api/v1/counseling/group-places/", _anon(False), 200),
     Endpoint("api group place give back", "post",
              lambda w: f"/api/v1/counseling/group-places/{w.group_place.pk}/cancel/",
              {**_anon(False), **dict.fromkeys(COUNSELING_READERS, 200)}, 404, writers=COUNSELING_READERS),
+    Endpoint("api group attendance before the start", "post",
+             lambda w: f"/api/v1/counseling/group-places/{w.group_place.pk}/attendance/",
+             {**_anon(False), "worker_owner": 403, "counselor": 409}, 404, data={"attended": True}, writers=set()),
+]
+
+# More of counseling: the hall case of the owner's group place, signing up again for the session
+# (the owner already has a place: nothing changes; the stranger has not consented: refused), the
+# session cancel without its confirmation, an acknowledgement with no crisis to take, and the
+# admin's page of the counseling hall case (never the notes, nor the reason for moving).
+ENDPOINTS += [
+    # Pages
+    Endpoint("group place hall case page", "get", lambda w: f"/cases/{w.group_place.case_id}/",
+             {**_anon(True), **dict.fromkeys(COUNSELING_READERS, 200)}, 404),
+    Endpoint("group sign-up again (page)", "post", lambda w: f"/counseling/groups/{w.group_session.pk}/sign-up/",
+             {**_anon(True), **dict.fromkeys(WORKERS, 302)}, 403, writers=set()),
+    Endpoint("group session cancel unconfirmed (page)", "post",
+             lambda w: f"/counseling/groups/lead/{w.group_session.pk}/cancel/",
+             {**_anon(True), "counselor": 302}, 404, writers=set()),
+    Endpoint("risk acknowledge without a crisis (page)", "post", _counseling_case("acknowledge/"), _anon(True), 404,
+             writers=set()),
+    Endpoint("admin counseling case page", "get", lambda w: f"/admin/care/case/{w.appointment.case_id}/change/",
+             {"administrator": 200}, 302),
+    # API
+    Endpoint("api group sign-up again", "post",
+             lambda w: f"/api/v1/counseling/group-sessions/{w.group_session.pk}/sign-up/",
+             {**_anon(False), "worker_owner": 200, "worker_stranger": 409}, 403, writers=set()),
 ]

@@ -11,6 +11,8 @@ from tests.isolation import (
     ACTORS,
     CLAIM_READERS,
     CLAIM_SECRET,
+    COUNSEL_REASON_SECRET,
+    COUNSELING_READERS,
     ENDPOINTS,
     NOTE_READERS,
     NOTE_SECRET,
@@ -41,13 +43,13 @@ def test_isolation(endpoint, actor):
     if actor != "anonymous":
         client.force_login(world.users[actor])
     before = world.snapshot()
-    url = endpoint.url(world)
+    url, data = endpoint.url(world), endpoint.payload(world)
     if endpoint.method == "get":
         response = client.get(url)
     elif url.startswith("/api/"):
-        response = client.post(url, data=json.dumps(endpoint.data), content_type="application/json")
+        response = client.post(url, data=json.dumps(data), content_type="application/json")
     else:
-        response = client.post(url, data=endpoint.data)
+        response = client.post(url, data=data)
 
     assert response.status_code == endpoint.status_for(actor), response.content[:300]
     body = readable(response.content)
@@ -59,6 +61,8 @@ def test_isolation(endpoint, actor):
         assert CLAIM_SECRET not in body, f"{actor} read a claim's content at {endpoint.name}"
     if actor not in SESSION_READERS:
         assert SESSION_SECRET not in body, f"{actor} read a counseling session note at {endpoint.name}"
+    if actor not in COUNSELING_READERS:
+        assert COUNSEL_REASON_SECRET not in body, f"{actor} read a counseling appointment's reason at {endpoint.name}"
     if endpoint.method == "post" and actor not in endpoint.writers:
         assert world.snapshot() == before, f"{actor}'s refused {endpoint.name} changed something"
     if endpoint.method == "post" and actor in endpoint.writers:
