@@ -16,6 +16,7 @@ from care import registry
 from care.crypto import blind_index
 from care.fields import EncryptedJSONField, EncryptedTextField
 from care.roles import Role
+from care.validators import mask_mobile
 
 
 class User(AbstractUser):
@@ -69,8 +70,7 @@ class Worker(models.Model):
 
     @property
     def masked_mobile(self) -> str:
-        national = self.mobile.removeprefix("+86")
-        return f"{national[:3]}****{national[-4:]}"
+        return mask_mobile(self.mobile)
 
     @property
     def language(self) -> str:

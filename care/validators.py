@@ -32,6 +32,12 @@ def normalize_mobile(text: str) -> str:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
+def mask_mobile(value: str) -> str:
+    """138****5678: how the hall shows a mobile number to someone who need not call it."""
+    national = (value or "").removeprefix("+86")
+    return f"{national[:3]}****{national[-4:]}" if len(national) > 7 else ""
+
+
 def id_checksum(first17: str) -> str:
     return ID_CHECK[sum(int(d) * w for d, w in zip(first17, ID_WEIGHTS, strict=True)) % 11]
 

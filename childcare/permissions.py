@@ -48,3 +48,8 @@ def can_read_medical(user, programme, day) -> bool:
 
 def can_withdraw(user, enrolment) -> bool:
     return is_the_guardian(user, enrolment.child) or is_coordinator(user, enrolment.programme.station)
+
+
+def can_see_programmes(user) -> bool:
+    """The programmes open for enrolment (no names): workers and the care station's staff."""
+    return bool(user.is_authenticated and user.is_active and (user.has_role(Role.WORKER) or is_care_staff(user)))

@@ -66,7 +66,8 @@ def open_programmes() -> QuerySet[Programme]:
     no names, open to any signed-in worker."""
     return (Programme.objects.filter(ends_on__gte=today()).select_related("station")
             .annotate(enrolled=Count("enrolments", filter=Q(enrolments__state=EnrolmentState.ENROLLED)),
-                      waiting=Count("enrolments", filter=Q(enrolments__state=EnrolmentState.WAITLISTED))))
+                      waiting=Count("enrolments", filter=Q(enrolments__state=EnrolmentState.WAITLISTED)))
+            .order_by("starts_on", "name", "pk"))
 
 
 def programmes_for_staff(*, user) -> QuerySet[Programme]:

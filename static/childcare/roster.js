@@ -13,7 +13,7 @@
     const count = load().length;
     if (!banner) return;
     banner.hidden = count === 0;
-    banner.textContent = banner.dataset.text.replace("%(count)s", count);
+    banner.textContent = banner.dataset.text.replace("{count}", count);
   }
 
   async function send(item) {

@@ -99,7 +99,7 @@ def test_beyond_capacity_the_waitlist_then_promotion_in_order_with_sms(clock, pl
     first, second, third = enrolled(prog), enrolled(prog), enrolled(prog)
     assert [state(e) for e in (first, second, third)] == ["enrolled", "waitlisted", "waitlisted"]
     assert services.waitlist_position(Enrolment.objects.get(pk=third.pk)) == 2
-    assert "number 2 on the waitlist" in sms("care_waitlisted")[-1].body
+    assert "候补名单第2位" in sms("care_waitlisted")[-1].body  # the guardian's language: Chinese
 
     services.enrolment_withdraw(actor=first.child.guardian.user, enrolment=first)
     assert [state(e) for e in (first, second, third)] == ["withdrawn", "enrolled", "waitlisted"]
