@@ -41,7 +41,7 @@ HAS_HEARINGS = hearing_schedule is not None
 ACTORS = [
     "anonymous", "worker_owner", "worker_stranger", "front_desk", "legal_assignee", "legal_other", "mediator",
     "arbitrator", "counselor", "counselor_other", "counselor_supervisor", "claims_officer", "claims_reviewer",
-    "childcare_staff", "matchmaker", "center_manager", "administrator", "other_arbitrator",
+    "childcare_staff", "childcare_other", "matchmaker", "center_manager", "administrator", "other_arbitrator",
 ]
 
 SECRET = "欠薪纠纷细节-SECRET-7731"
@@ -56,6 +56,12 @@ CLAIM_PDF = PDF_HEAD + CLAIM_SECRET.encode() + PDF_TAIL
 SESSION_SECRET = "咨询记录-COUNSEL-SECRET-6612"
 # Why the worker moved their counseling appointment: only the worker and their counselor.
 COUNSEL_REASON_SECRET = "改约原因-COUNSEL-REASON-3391"
+# A child's allergies and an incident at the care station: only the guardian and the station's
+# staff on duty.
+CHILD_SECRET = "花生过敏-CHILD-SECRET-8820"
+PNG = (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00\x1f\x15\xc4"
+       b"\x89\x00\x00\x00\rIDATx\x9cc\xf8\xcf\xc0\xf0\x1f\x00\x05\x00\x01\xff\x89\x99=\x1d\x00\x00\x00\x00IEND"
+       b"\xaeB`\x82")
 # A tiny PDF whose content is the case's private content.
 PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\n% " + SECRET.encode() + b"\ntrailer << /Root 1 0 R >>\n%%EOF\n"
 
@@ -79,7 +85,8 @@ class World:
             "counselor_supervisor": staff(Role.COUNSELOR, "counseling"),
             "claims_officer": staff(Role.CLAIMS_OFFICER, "claims"),
             "claims_reviewer": staff(Role.CLAIMS_REVIEWER, "claims"),
-            "childcare_staff": staff(Role.CHILDCARE_STAFF, "childcare"),
+            "childcare_staff": staff(Role.CHILDCARE_STAFF, "childcare", mobile="+8613700000777"),
+            "childcare_other": staff(Role.CHILDCARE_STAFF, "childcare", mobile="+8613700000778"),
             "matchmaker": staff(Role.MATCHMAKER, "matchmaking"),
             "center_manager": staff(Role.CENTER_MANAGER),
             "administrator": staff(Role.ADMINISTRATOR, is_staff=True, is_superuser=True),
@@ -99,6 +106,7 @@ class World:
         self._legal_aid()
         self._claims()
         self._counseling()
+        self._childcare()
 
     def _counseling(self):
         """The owner's counseling appointment with ``counselor``: booked in two days at 10:00, then
@@ -127,6 +135,33 @@ class World:
             day + datetime.timedelta(days=1), datetime.time(14), tzinfo=SH))
         self.group_session = session
         self.group_place = counseling.group_signup(actor=self.owner.user, session=session, worker=self.owner)
+
+    def _childcare(self):
+        """The owner's child at the care station that ``childcare_staff`` coordinates and is on
+        duty at today: allergies (CHILD_SECRET), a grandmother authorised with a photo, enrolled,
+        checked in, and an incident (CHILD_SECRET). ``childcare_other`` runs another station."""
+        from childcare import services as care
+        from childcare.models import ProgrammeKind, Station, today
+
+        keeper = self.users["childcare_staff"]
+        Station.objects.create(name="别的驿站", coordinator=self.users["childcare_other"])
+        station = Station.objects.create(name="文化宫驿站", coordinator=keeper)
+        self.care_programme = care.programme_create(
+            actor=keeper, station=station, name="托管班", kind=ProgrammeKind.AFTER_SCHOOL, starts_on=today(),
+            ends_on=today() + datetime.timedelta(days=30), weekdays="1234567", opens_at=datetime.time(0),
+            closes_at=datetime.time(23, 59, 59), min_age=3, max_age=14, capacity=10, ratio=8)
+        self.child = care.child_register(
+            actor=self.owner.user, guardian=self.owner, name="小宝", allergies=CHILD_SECRET,
+            date_of_birth=today().replace(year=today().year - 8, day=1),
+            emergency_contacts=[{"name": "外婆", "relation": "外婆", "mobile": "13900000002"}])
+        self.grandma = care.pickup_person_add(actor=self.owner.user, child=self.child, name="外婆", relation="外婆",
+                                              mobile="13900000002", id_number="11010519491231002X",
+                                              photo=SimpleUploadedFile("外婆.png", PNG))
+        self.enrolment = care.enrol(actor=self.owner.user, child=self.child, programme=self.care_programme)
+        care.duty_set(actor=keeper, programme=self.care_programme, day=today(), staff=[keeper])
+        self.attendance = care.check_in(actor=keeper, enrolment=self.enrolment, brought_by="妈妈")
+        care.incident_record(actor=keeper, enrolment=self.enrolment, occurred_at=timezone.now(), kind="injury",
+                             description=CHILD_SECRET, action_taken="消毒")
 
     def _claims(self):
         """A mutual-aid claim of the owner, taken up by ``claims_officer`` for review: payable,
@@ -198,7 +233,18 @@ class World:
                                                                 "updated_at")),
                 Invoice.objects.count(), Receipt.objects.count(), PaymentBatch.objects.count(),
                 # counseling
-                *self._counseling_snapshot())
+                *self._counseling_snapshot(), *self._childcare_snapshot())
+
+    def _childcare_snapshot(self) -> tuple:
+        from childcare.models import Attendance, Child, Duty, Enrolment, Incident, PickupPerson, PickupRefusal
+
+        child = Child.objects.get(pk=self.child.pk)
+        return (child.allergies, child.school, Child.objects.count(),
+                list(Enrolment.objects.order_by("pk").values_list("state", "child_id")),
+                list(Attendance.objects.order_by("pk").values_list("state", "collected_by_id")),
+                list(PickupPerson.objects.order_by("pk").values_list("active", "name")),
+                PickupRefusal.objects.count(), Incident.objects.count(),
+                list(Duty.objects.order_by("pk").values_list("staff_id", "day")))
 
     def _counseling_snapshot(self) -> tuple:
         from counseling.models import Appointment, GroupSession, GroupSignup, RiskFlag, SupervisionGrant
@@ -251,6 +297,9 @@ SESSION_READERS = {"counselor", "counselor_supervisor"}
 # the worker and their counselor.
 COUNSELING_READERS = {"worker_owner", "counselor"}
 COUNSELORS = {"counselor", "counselor_other", "counselor_supervisor"}
+# Who may read a child's allergies and incidents: the guardian and the staff on duty.
+CHILD_READERS = {"worker_owner", "childcare_staff"}
+CARE_STAFF = {"childcare_staff", "childcare_other"}
 # Who may see the SMS outbox and send a failed message again.
 OUTBOX = {"front_desk", "administrator"}
 
@@ -273,7 +322,7 @@ ENDPOINTS: list[Endpoint] = [
     Endpoint("queue", "get", lambda w: "/queue/",
              {**_anon(True), **dict.fromkeys(["legal_assignee", "legal_other", "mediator", "arbitrator", *COUNSELORS,
                                               "claims_officer", "claims_reviewer", "childcare_staff",
-                                              "matchmaker", "other_arbitrator"], 200)}, 403),
+                                              "childcare_other", "matchmaker", "other_arbitrator"], 200)}, 403),
     Endpoint("figures", "get", lambda w: "/figures/",
              {**_anon(True), "center_manager": 200, "administrator": 200}, 403),
     Endpoint("admin case list", "get", lambda w: "/admin/care/case/",
@@ -592,4 +641,102 @@ ENDPOINTS += [
     Endpoint("api group sign-up again", "post",
              lambda w: f"/api/v1/counseling/group-sessions/{w.group_session.pk}/sign-up/",
              {**_anon(False), "worker_owner": 200, "worker_stranger": 409}, 403, writers=set()),
+]
+
+
+def _care(path: str):
+    return lambda w: f"/childcare/{path}".format(w=w)
+
+
+# The care station. The owner's child (allergies and an incident: CHILD_SECRET) is enrolled at
+# the station ``childcare_staff`` coordinates and is on duty at; ``childcare_other`` runs another
+# station and must find nothing of it. Worker pages answer 403 to staff, staff pages 403 to
+# anyone but the care station's staff, and someone else's record 404.
+ENDPOINTS += [
+    Endpoint("my children", "get", _care(""), {**_anon(True), **dict.fromkeys(WORKERS, 200)}, 403),
+    Endpoint("child page", "get", _care("children/{w.child.pk}/"),
+             {**_anon(True), "worker_owner": 200, "worker_stranger": 404}, 403),
+    Endpoint("child medical update (page)", "post", _care("children/{w.child.pk}/"),
+             {**_anon(True), "worker_owner": 302, "worker_stranger": 404}, 403,
+             data={"school": "二小", "allergies": "无", "medical_notes": ""}, writers={"worker_owner"}),
+    Endpoint("enrolment hall case page", "get", lambda w: f"/cases/{w.enrolment.case_id}/",
+             {**_anon(True), **dict.fromkeys(CHILD_READERS, 200)}, 404),
+    Endpoint("enrol again (page)", "post", _care("children/{w.child.pk}/enrol/"),
+             {**_anon(True), "worker_owner": 302, "worker_stranger": 404}, 403,
+             data=lambda w: {"programme": w.care_programme.pk}, writers=set()),
+    Endpoint("pick-up photo", "get", _care("pickup/{w.grandma.pk}/photo/"),
+             {**_anon(True), **dict.fromkeys(CHILD_READERS, 200)}, 404),
+    Endpoint("pick-up person remove (page)", "post", _care("pickup/{w.grandma.pk}/remove/"),
+             {**_anon(True), "worker_owner": 302, "worker_stranger": 404}, 403, writers={"worker_owner"}),
+    Endpoint("enrolment withdraw (page)", "post", _care("enrolments/{w.enrolment.pk}/withdraw/"),
+             {**_anon(True), **dict.fromkeys(CHILD_READERS, 302)}, 404, writers=CHILD_READERS),
+    Endpoint("roster", "get", _care("roster/"), {**_anon(True), **dict.fromkeys(CARE_STAFF, 200)}, 403),
+    Endpoint("check-in again (page)", "post", _care("roster/{w.enrolment.pk}/check-in/"),
+             {**_anon(True), "childcare_staff": 302, "childcare_other": 404}, 403, data={"brought_by": "爸爸"},
+             writers=set()),
+    Endpoint("check-out page", "get", _care("attendance/{w.attendance.pk}/check-out/"),
+             {**_anon(True), "childcare_staff": 200, "childcare_other": 404}, 403),
+    # Refused, recorded, the guardian told: a change, but only the station's staff can cause it.
+    Endpoint("check-out by someone else (page)", "post", _care("attendance/{w.attendance.pk}/check-out/"),
+             {**_anon(True), "childcare_staff": 200, "childcare_other": 404}, 403,
+             data={"collector": "", "presented_name": "陌生人", "code": "123456"}, writers={"childcare_staff"}),
+    Endpoint("incident form", "get", _care("enrolments/{w.enrolment.pk}/incident/"),
+             {**_anon(True), "childcare_staff": 200, "childcare_other": 404}, 403),
+    Endpoint("incident record (page)", "post", _care("enrolments/{w.enrolment.pk}/incident/"),
+             {**_anon(True), "childcare_staff": 302, "childcare_other": 404}, 403,
+             data=lambda w: {"occurred_at": timezone.localtime(timezone.now()).strftime("%Y-%m-%dT%H:%M"),
+                             "kind": "illness", "description": "发烧", "action_taken": "通知家长"},
+             writers={"childcare_staff"}),
+    Endpoint("incidents", "get", _care("incidents/"), {**_anon(True), **dict.fromkeys(CARE_STAFF, 200)}, 403),
+    Endpoint("care programmes", "get", _care("programmes/"), {**_anon(True), **dict.fromkeys(CARE_STAFF, 200)},
+             403),
+    Endpoint("care programme page", "get", _care("programmes/{w.care_programme.pk}/"),
+             {**_anon(True), "childcare_staff": 200, "childcare_other": 404}, 403),
+    Endpoint("duty set (page)", "post", _care("programmes/{w.care_programme.pk}/"),
+             {**_anon(True), "childcare_staff": 302, "childcare_other": 404}, 403,
+             data={"staff": []}, writers={"childcare_staff"}),
+    Endpoint("attendance export", "get",
+             lambda w: f"/childcare/programmes/{w.care_programme.pk}/attendance.xlsx?since=2020-01-01&until=2030-12-31",
+             {**_anon(True), "childcare_staff": 200, "childcare_other": 404}, 403),
+    Endpoint("front desk: a walk-in's children", "get", _care("for/{w.owner.pk}/"),
+             {**_anon(True), "front_desk": 200}, 403),
+    Endpoint("front desk: enrol again", "post", _care("for/{w.owner.pk}/enrol/"),
+             {**_anon(True), "front_desk": 302}, 403,
+             data=lambda w: {"child": w.child.pk, "programme": w.care_programme.pk}, writers=set()),
+]
+
+
+def _api_care(path: str):
+    return lambda w: f"/api/v1/childcare/{path}".format(w=w)
+
+
+# The care station's API: the same people reach the same things as on its pages.
+ENDPOINTS += [
+    Endpoint("api children", "get", _api_care("children/"), _anon(False), 200),
+    Endpoint("api child detail", "get", _api_care("children/{w.child.pk}/"),
+             {**_anon(False), "worker_owner": 200}, 404),
+    Endpoint("api pick-up person add", "post", _api_care("children/{w.child.pk}/pickup-persons/"),
+             {**_anon(False), "worker_owner": 201}, 404,
+             data={"name": "舅舅", "relation": "舅舅", "mobile": "13900000005", "id_number": "11010519491231002X"},
+             writers={"worker_owner"}),
+    Endpoint("api pick-up person remove", "post", _api_care("pickup-persons/{w.grandma.pk}/remove/"),
+             {**_anon(False), "worker_owner": 200}, 404, writers={"worker_owner"}),
+    Endpoint("api care programmes", "get", _api_care("programmes/"),
+             {**_anon(False), **dict.fromkeys(WORKERS | CARE_STAFF, 200)}, 403),
+    Endpoint("api enrolments", "get", _api_care("enrolments/"), _anon(False), 200),
+    Endpoint("api enrol again", "post", _api_care("enrolments/"),
+             {**_anon(False), "worker_owner": 200, "worker_stranger": 400}, 403,
+             data=lambda w: {"child": w.child.pk, "programme": w.care_programme.pk}, writers=set()),
+    Endpoint("api enrolment withdraw", "post", _api_care("enrolments/{w.enrolment.pk}/withdraw/"),
+             {**_anon(False), "worker_owner": 200}, 404, writers={"worker_owner"}),
+    Endpoint("api incident record", "post", _api_care("enrolments/{w.enrolment.pk}/incidents/"),
+             {**_anon(False), "childcare_staff": 201}, 404,
+             data=lambda w: {"occurred_at": timezone.now().isoformat(), "kind": "illness", "description": "发烧",
+                             "action_taken": "通知家长"}, writers={"childcare_staff"}),
+    Endpoint("api roster", "get", _api_care("roster/"), {**_anon(False), **dict.fromkeys(CARE_STAFF, 200)}, 403),
+    Endpoint("api check-in again", "post", _api_care("roster/{w.enrolment.pk}/check-in/"),
+             {**_anon(False), "childcare_staff": 200}, 404, data={"brought_by": "爸爸"}, writers=set()),
+    Endpoint("api check-out by someone else", "post", _api_care("attendance/{w.attendance.pk}/check-out/"),
+             {**_anon(False), "childcare_staff": 409}, 404,
+             data={"collector": None, "code": "123456", "presented_name": "陌生人"}, writers={"childcare_staff"}),
 ]

@@ -9,6 +9,8 @@ from django.test import Client
 
 from tests.isolation import (
     ACTORS,
+    CHILD_READERS,
+    CHILD_SECRET,
     CLAIM_READERS,
     CLAIM_SECRET,
     COUNSEL_REASON_SECRET,
@@ -63,6 +65,8 @@ def test_isolation(endpoint, actor):
         assert SESSION_SECRET not in body, f"{actor} read a counseling session note at {endpoint.name}"
     if actor not in COUNSELING_READERS:
         assert COUNSEL_REASON_SECRET not in body, f"{actor} read a counseling appointment's reason at {endpoint.name}"
+    if actor not in CHILD_READERS:
+        assert CHILD_SECRET not in body, f"{actor} read a child's medical notes or incidents at {endpoint.name}"
     if endpoint.method == "post" and actor not in endpoint.writers:
         assert world.snapshot() == before, f"{actor}'s refused {endpoint.name} changed something"
     if endpoint.method == "post" and actor in endpoint.writers:

@@ -343,3 +343,15 @@ def test_the_roster_never_lists_another_station_s_children(clock, place, door):
     assert [e.pk for e in selectors.roster(user=door, day=TODAY)] == [ours.pk]
     assert [e.pk for e in selectors.roster(user=theirs_staff, day=TODAY)] == [theirs.pk]
     assert selectors.roster(user=WorkerFactory().user, day=TODAY) == []
+
+
+def test_a_check_in_wakes_the_closing_check_at_the_programme_s_closing_time(here):
+    from django_tasks_db.models import DBTaskResult
+
+    from childcare import tasks
+
+    queued = list(DBTaskResult.objects.filter(task_path="childcare.tasks.closing_check")
+                  .values_list("run_after", flat=True))
+    assert queued == [at(17, 30)]
+    # The task runs the sweep: nothing before closing, the child after.
+    assert tasks.closing_check.call() == 0

@@ -1,0 +1,60 @@
+"""The care station's door in a real browser (Debian's headless Chromium, driven by Playwright) on
+a phone-sized screen: the roster shows the child's allergy to the member of staff on duty; a
+check-in made while the tablet is offline is kept ("not saved yet"), never lost, and saved once
+the connection is back: exactly one check-in, one SMS to the guardian."""
+
+import datetime
+import re
+
+import pytest
+
+from care.models import OutboundSms
+from care.roles import Role
+from childcare import services
+from childcare.models import Attendance, ProgrammeKind, Station, today
+from tests.factories import WorkerFactory, staff
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def test_a_check_in_made_offline_is_kept_and_saved_when_the_connection_returns(page, live_server):
+    keeper = staff(Role.CHILDCARE_STAFF, "childcare", username="door1", mobile="+8613700000123")
+    station = Station.objects.create(name="文化宫驿站", coordinator=keeper)
+    programme = services.programme_create(
+        actor=keeper, station=station, name="托管班", kind=ProgrammeKind.AFTER_SCHOOL, starts_on=today(),
+        ends_on=today() + datetime.timedelta(days=30), weekdays="1234567", opens_at=datetime.time(0),
+        closes_at=datetime.time(23, 59, 59), min_age=3, max_age=14, capacity=10, ratio=8)
+    guardian = WorkerFactory(name="李妈妈")
+    child = services.child_register(
+        actor=guardian.user, guardian=guardian, name="李小雨", allergies="花生过敏",
+        date_of_birth=today().replace(year=today().year - 8, day=1),
+        emergency_contacts=[{"name": "外婆", "relation": "外婆", "mobile": "13900000002"}])
+    services.enrol(actor=guardian.user, child=child, programme=programme)
+    services.duty_set(actor=keeper, programme=programme, day=today(), staff=[keeper])
+
+    page.goto(f"{live_server.url}/login/")
+    page.fill("input[name=username]", "door1")
+    page.fill("input[name=password]", "pass-word-123")  # UserFactory's password
+    page.click("main form button[type=submit]")
+    page.wait_for_url(re.compile(r"/queue/$"))
+    page.goto(f"{live_server.url}/childcare/roster/")
+    assert "花生过敏" in page.locator(".medical-alert").inner_text()
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
+
+    page.context.set_offline(True)
+    page.fill("form.check-in input[name=brought_by]", "李妈妈")
+    page.click("form.check-in button[type=submit]")
+    pending = page.locator("#roster-pending")
+    pending.wait_for(state="visible")
+    assert "1" in pending.inner_text()
+    assert page.evaluate("JSON.parse(localStorage.getItem('childcare.pending')).length") == 1
+    assert not Attendance.objects.exists()
+
+    page.context.set_offline(False)  # the script sends it again, then reloads the roster
+    page.locator(".roster-row .badge.stage-in_progress").wait_for(timeout=20_000)
+    assert page.evaluate("JSON.parse(localStorage.getItem('childcare.pending')).length") == 0
+    assert page.locator("#roster-pending").is_hidden()
+    [attendance] = Attendance.objects.all()
+    assert attendance.brought_by == "李妈妈" and attendance.checked_in_by == keeper
+    assert OutboundSms.objects.filter(template="care_checked_in", worker=guardian).count() == 1
+    assert not page.csp_violations
