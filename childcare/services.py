@@ -538,7 +538,6 @@ def check_in(*, actor, enrolment: Enrolment, brought_by: str) -> Attendance:
     programme does not run today, or the staff on duty could not cover one more child (the
     coordinator is then told at once, and the refusal stays on record). The guardian receives
     the time and a one-time pick-up code. Already checked in today: that is returned."""
-    brought_by = _clean(brought_by, field="brought_by")
     refusal = None
     with transaction.atomic():
         programme = _locked_programme(enrolment.programme)
@@ -546,6 +545,7 @@ def check_in(*, actor, enrolment: Enrolment, brought_by: str) -> Attendance:
         station = programme.station
         if not permissions.works_station(actor, station):
             raise NotAllowed()
+        brought_by = _clean(brought_by, field="brought_by")
         day = today()
         existing = Attendance.objects.filter(enrolment=enrolment, day=day).first()
         if existing is not None:

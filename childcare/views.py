@@ -255,15 +255,16 @@ def check_out(request, attendance_id: int):
         chosen = request.POST.get("collector", "")
         collector = next((p for p in persons if str(p.pk) == chosen), None)
         try:
-            services.check_out(actor=request.user, attendance=attendance, collector=collector,
-                               code=request.POST.get("code", ""), presented_name=request.POST.get("presented_name", ""))
+            attendance = services.check_out(actor=request.user, attendance=attendance, collector=collector,
+                                            code=request.POST.get("code", ""),
+                                            presented_name=request.POST.get("presented_name", ""))
         except HallError as error:
             messages.error(request, str(error.message))
             return render(request, "childcare/check_out.html", {
                 "attendance": attendance, "child": child, "persons": persons, "chosen": chosen,
                 "presented_name": request.POST.get("presented_name", "")}, status=200)
-        messages.success(request, _("%(child)s has left with %(name)s.") % {"child": child.name,
-                                                                            "name": collector.name})
+        messages.success(request, _("%(child)s has left with %(name)s.") % {
+            "child": child.name, "name": attendance.collected_by.name})
         return redirect(f"{reverse('childcare:roster')}#child-{attendance.enrolment_id}")
     if attendance.state == AttendanceState.CHECKED_OUT:
         messages.info(request, _("%(child)s has already been collected.") % {"child": child.name})

@@ -258,3 +258,17 @@ def test_the_front_desk_registers_and_enrols_a_walk_in_s_child(place):
                            follow=True)
     assert b"Enrolled in" in response.content
     assert kid.enrolments.get().case.channel == "front_desk"
+
+
+def test_a_second_check_out_of_a_child_already_collected_says_who_collected_them(place, door):
+    prog = programme(place)
+    enrolment = enrolled(prog)
+    on_duty(prog, door)
+    attendance = services.check_in(actor=door, enrolment=enrolment, brought_by="妈妈")
+    me = enrolment.child.pickup_persons.get(is_guardian=True)
+    services.check_out(actor=door, attendance=attendance, collector=me, code=code_of(enrolment))
+    # a second tablet still showing the form sends "someone else": nothing changes, no alarm
+    response = browser(door).post(f"/childcare/attendance/{attendance.pk}/check-out/",
+                                  {"collector": "", "presented_name": "陌生人", "code": ""}, follow=True)
+    assert response.status_code == 200 and me.name.encode() in response.content
+    assert not PickupRefusal.objects.exists() and not OutboundSms.objects.filter(template="care_pickup_refused")
