@@ -1,3 +1,4 @@
+import datetime
 from datetime import timedelta
 
 from django.utils.translation import gettext_lazy as _
@@ -9,3 +10,14 @@ class MatchmakingConfig(registry.DepartmentAppConfig):
     name = "matchmaking"
     verbose_name = _("Matchmaking station")
     response_time = timedelta(days=7)
+
+    def ready(self):
+        super().ready()
+        from care.tasks_runtime import register_daily
+        from matchmaking import services  # noqa: F401 - services registers the station's SMS templates
+        from matchmaking.models import Profile
+
+        # A profile's review case ends through the profile (withdrawn), never in the hall.
+        registry.register_file_check("matchmaking", lambda case: Profile.objects.filter(case_id=case.pk).exists())
+        register_daily("matchmaking.tasks.expire_introductions", datetime.time(3, 0))
+        register_daily("matchmaking.tasks.erase_withdrawn_profiles", datetime.time(3, 30))
