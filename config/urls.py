@@ -15,6 +15,7 @@ urlpatterns = [
     path("legal/", include("legal.urls")),
     path("counseling/", include("counseling.urls")),
     path("childcare/", include("childcare.urls")),
+    path("matchmaking/", include("matchmaking.urls")),
     path("sign/", include("legal.signing_urls")),  # agreement signing by personal link (ADR 0009)
     path("admin/", admin.site.urls),
     path("", include("care.urls")),

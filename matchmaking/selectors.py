@@ -158,3 +158,17 @@ def introductions_for_matchmaker(*, user) -> QuerySet[Introduction]:
     if not permissions.is_matchmaker(user):
         return Introduction.objects.none()
     return Introduction.objects.select_related("first", "second").order_by("-created_at", "-pk")
+
+
+def other_get_for_member(*, profile_id: int, user) -> tuple[Profile, Profile]:
+    """(the member's own profile, another member they may see: one of their pool or someone
+    introduced to them). 404 for anyone else, as for a profile that does not exist."""
+    own = profile_for_member(user=user)
+    if own is None or own.state == ProfileState.WITHDRAWN:
+        raise Http404
+    other = pool(profile=own).filter(pk=profile_id).first()
+    if other is None and profile_id in introduced_ids(own):
+        other = Profile.objects.select_related("worker").get(pk=profile_id)
+    if other is None:
+        raise Http404
+    return own, other

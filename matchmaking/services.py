@@ -57,6 +57,7 @@ class MatchEvent(models.TextChoices):
     EXPIRED = "matchmaking.expired"
     REPORTED = "matchmaking.reported"
     REPORT_HANDLED = "matchmaking.report_handled"
+    VIEWED = "matchmaking.profile_viewed"
 
 
 ADULT_AGE = 18
@@ -84,7 +85,7 @@ def _intro_lifetime() -> datetime.timedelta:
     return datetime.timedelta(days=getattr(settings, "MATCHMAKING_INTRODUCTION_DAYS", 14))
 
 
-def _weekly_requests() -> int:
+def weekly_request_limit() -> int:
     return getattr(settings, "MATCHMAKING_REQUESTS_PER_WEEK", 5)
 
 
@@ -451,9 +452,9 @@ def introduction_request(*, actor, profile: Profile, other: Profile) -> Introduc
     other = Profile.objects.select_related("worker", "case").get(pk=other.pk)
     if not selectors.may_be_introduced(profile, other):
         raise InvalidState(_("This introduction is not possible."), detail={"other": "unavailable"})
-    if selectors.requests_this_week(profile=profile) >= _weekly_requests():
+    if selectors.requests_this_week(profile=profile) >= weekly_request_limit():
         raise InvalidState(_("You have asked for %(count)d introductions this week, the most allowed. Try again "
-                             "in a few days.") % {"count": _weekly_requests()}, detail={"requests": "limit"})
+                             "in a few days.") % {"count": weekly_request_limit()}, detail={"requests": "limit"})
     intro = _new_introduction(profile, other, requested_by=profile)
     setattr(intro, f"{intro.side(profile)}_answer", Answer.ACCEPTED)
     intro.accept_one()
@@ -574,3 +575,9 @@ def report_handle(*, actor, report: Report, step: str, outcome: str = "", suspen
     audit.record(actor=actor, event_type=MatchEvent.REPORT_HANDLED, subject=report, old={"state": old},
                  new={"state": report.state, "suspended": bool(step == "action" and suspend)})
     return report
+
+
+def profile_record_view(*, actor, profile: Profile) -> None:
+    """A matchmaker reading a member's profile is an audit event."""
+    with transaction.atomic():
+        audit.record(actor=actor, event_type=MatchEvent.VIEWED, subject=profile)
