@@ -23,5 +23,6 @@ class MatchmakingConfig(registry.DepartmentAppConfig):
         registry.register_nav(roles={Role.WORKER}, label=_("Meet members"), url_name="matchmaking:home")
         registry.register_nav(roles={Role.MATCHMAKER}, label=_("Members"), url_name="matchmaking:members")
         registry.register_nav(roles={Role.MATCHMAKER}, label=_("Reports"), url_name="matchmaking:reports")
+        registry.register_nav(roles={Role.MATCHMAKER}, label=_("Social events"), url_name="matchmaking:events_manage")
         register_daily("matchmaking.tasks.expire_introductions", datetime.time(3, 0))
         register_daily("matchmaking.tasks.erase_withdrawn_profiles", datetime.time(3, 30))

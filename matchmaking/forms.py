@@ -59,3 +59,18 @@ class HideForm(RefusalMixin, forms.Form):
 
 class ReportForm(RefusalMixin, forms.Form):
     reason = forms.CharField(label=_("What happened"), max_length=1000, widget=forms.Textarea(attrs={"rows": 4}))
+
+
+class EventForm(RefusalMixin, forms.Form):
+    title = forms.CharField(label=_("Title"), max_length=100)
+    place = forms.CharField(label=_("Place"), max_length=200)
+    starts_at = forms.DateTimeField(label=_("Starts"), widget=forms.DateTimeInput(attrs={"type": "datetime-local"},
+                                                                                   format="%Y-%m-%dT%H:%M"))
+    ends_at = forms.DateTimeField(label=_("Ends"), widget=forms.DateTimeInput(attrs={"type": "datetime-local"},
+                                                                               format="%Y-%m-%dT%H:%M"))
+    capacity = forms.IntegerField(label=_("Seats"), min_value=2, max_value=500)
+    balance_genders = forms.BooleanField(label=_("As many women as men"), required=False, initial=True)
+    min_age = forms.IntegerField(label=_("Youngest age"), min_value=18, max_value=99, initial=18)
+    max_age = forms.IntegerField(label=_("Oldest age"), min_value=18, max_value=99, initial=45)
+    description = forms.CharField(label=_("About the event"), max_length=2000, required=False,
+                                  widget=forms.Textarea(attrs={"rows": 3}))

@@ -283,3 +283,88 @@ class Report(FSMModelMixin, models.Model):
     @transition(field=state, source=(ReportState.OPEN, ReportState.REVIEWING), target=ReportState.DISMISSED)
     def dismiss(self, by, at, outcome: str):
         self.handled_by, self.closed_at, self.outcome = by, at, outcome
+
+
+# --- social events (联谊活动) ----------------------------------------------------------------------
+
+
+class Event(models.Model):
+    """A social event: a time, a place, seats, optionally as many seats for women as for men, and
+    an age range; verified members only. Full, a sign-up waits on the waitlist."""
+
+    title = models.CharField(_("title"), max_length=100)
+    place = models.CharField(_("place"), max_length=200)
+    starts_at = models.DateTimeField(_("starts"))
+    ends_at = models.DateTimeField(_("ends"))
+    capacity = models.PositiveSmallIntegerField(_("seats"), validators=[MinValueValidator(2), MaxValueValidator(500)])
+    balance_genders = models.BooleanField(_("as many women as men"), default=True)
+    min_age = models.PositiveSmallIntegerField(_("youngest age"), default=18)
+    max_age = models.PositiveSmallIntegerField(_("oldest age"), default=60)
+    description = models.TextField(_("about the event"), max_length=2000, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("social event")
+        verbose_name_plural = _("social events")
+        ordering = ["starts_at", "pk"]
+        constraints = [
+            models.CheckConstraint(condition=Q(ends_at__gt=F("starts_at")), name="match_event_order"),
+            models.CheckConstraint(condition=Q(max_age__gte=F("min_age")), name="match_event_ages"),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    def seats_for(self, gender: str) -> int:
+        """The seats one gender may hold: half (rounded up) when balanced, else all."""
+        return (self.capacity + 1) // 2 if self.balance_genders else self.capacity
+
+
+class SignupState(models.TextChoices):
+    BOOKED = "booked", _("Seat booked")
+    WAITLISTED = "waitlisted", _("On the waitlist")
+    CANCELLED = "cancelled", _("Cancelled")
+    ATTENDED = "attended", _("Came")
+
+
+class EventSignup(FSMModelMixin, models.Model):
+    event = models.ForeignKey(Event, on_delete=models.PROTECT, related_name="signups")
+    profile = models.ForeignKey(Profile, on_delete=models.PROTECT, related_name="event_signups")
+    gender = models.CharField(max_length=6, choices=Gender.choices)  # the profile's, when signing up
+    state = FSMField(_("state"), default=SignupState.WAITLISTED, choices=SignupState.choices, protected=True)
+    queued_at = models.DateTimeField(default=timezone.now)
+    checked_in_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("event sign-up")
+        verbose_name_plural = _("event sign-ups")
+        ordering = ["queued_at", "pk"]
+        constraints = [models.UniqueConstraint(fields=["event", "profile"], condition=~Q(state=SignupState.CANCELLED),
+                                               name="match_one_signup")]
+
+    @transition(field=state, source=SignupState.WAITLISTED, target=SignupState.BOOKED)
+    def promote(self):
+        pass
+
+    @transition(field=state, source=(SignupState.BOOKED, SignupState.WAITLISTED), target=SignupState.CANCELLED)
+    def cancel(self):
+        pass
+
+    @transition(field=state, source=SignupState.BOOKED, target=SignupState.ATTENDED)
+    def check_in(self, at):
+        self.checked_in_at = at
+
+
+class EventMark(models.Model):
+    """After an event, a participant marks someone they would like to meet again; two marks that
+    meet become an introduction both accepted."""
+
+    event = models.ForeignKey(Event, on_delete=models.PROTECT, related_name="marks")
+    marker = models.ForeignKey(Profile, on_delete=models.CASCADE, related_name="+")
+    marked = models.ForeignKey(Profile, on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["event", "marker", "marked"], name="match_mark_once")]

@@ -11,7 +11,7 @@ directions count and the score is symmetric."""
 
 import datetime
 
-from django.db.models import Q, QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
@@ -20,6 +20,8 @@ from matchmaking import permissions
 from matchmaking.models import (
     OPEN_INTRO_STATES,
     Block,
+    Event,
+    EventSignup,
     HiddenFrom,
     Introduction,
     IntroState,
@@ -27,6 +29,7 @@ from matchmaking.models import (
     ProfileState,
     Report,
     ReportState,
+    SignupState,
 )
 
 
@@ -172,3 +175,47 @@ def other_get_for_member(*, profile_id: int, user) -> tuple[Profile, Profile]:
     if other is None:
         raise Http404
     return own, other
+
+
+# --- social events -----------------------------------------------------------------------------
+
+
+def upcoming_events() -> QuerySet:
+    return (Event.objects.filter(ends_at__gt=timezone.now(), cancelled_at__isnull=True)
+            .annotate(booked=Count("signups", filter=Q(signups__state__in=(SignupState.BOOKED,
+                                                                           SignupState.ATTENDED))))
+            .order_by("starts_at", "pk"))
+
+
+def event_get(*, event_id: int):
+    event = Event.objects.filter(pk=event_id).first()
+    if event is None:
+        raise Http404
+    return event
+
+
+def signups_for_member(*, profile: Profile) -> QuerySet:
+    return EventSignup.objects.filter(profile=profile).select_related("event").order_by("-event__starts_at")
+
+
+def signup_get_for_member(*, signup_id: int, user):
+    signup = EventSignup.objects.filter(pk=signup_id, profile__worker__user=user).select_related("profile").first()
+    if signup is None:
+        raise Http404
+    return signup
+
+
+def event_roster(*, event, user) -> QuerySet:
+    """Who signed up, for the matchmakers (display names only)."""
+    if not permissions.is_matchmaker(user):
+        raise Http404
+    return EventSignup.objects.filter(event=event).select_related("profile").order_by("state", "queued_at", "pk")
+
+
+def event_attendees_for_member(*, event, profile: Profile) -> list[Profile]:
+    """The others who came, for a member who came (to mark whom to meet again)."""
+    came = EventSignup.objects.filter(event=event, state=SignupState.ATTENDED)
+    if not came.filter(profile=profile).exists():
+        return []
+    return [s.profile for s in came.exclude(profile=profile).select_related("profile")
+            if s.profile.gender == profile.seeking]

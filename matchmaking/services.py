@@ -33,6 +33,9 @@ from matchmaking.models import (
     Block,
     Education,
     EmployerType,
+    Event,
+    EventMark,
+    EventSignup,
     Gender,
     HiddenFrom,
     Introduction,
@@ -40,6 +43,7 @@ from matchmaking.models import (
     Profile,
     ProfileState,
     Report,
+    SignupState,
 )
 
 
@@ -58,6 +62,12 @@ class MatchEvent(models.TextChoices):
     REPORTED = "matchmaking.reported"
     REPORT_HANDLED = "matchmaking.report_handled"
     VIEWED = "matchmaking.profile_viewed"
+    EVENT_CREATED = "matchmaking.event_created"
+    EVENT_SIGNED_UP = "matchmaking.event_signed_up"
+    EVENT_PROMOTED = "matchmaking.event_promoted"
+    EVENT_CANCELLED = "matchmaking.event_signup_cancelled"
+    EVENT_CHECKED_IN = "matchmaking.event_checked_in"
+    EVENT_MARKED = "matchmaking.event_marked"
 
 
 ADULT_AGE = 18
@@ -69,12 +79,22 @@ PREFERENCE_FIELDS = ("pref_age_min", "pref_age_max", "pref_districts", "pref_edu
                      "pref_height_max", "hide_from_colleagues")
 
 for _code, _text in [
+    ("match_event_booked", gettext_lazy(
+        "Worker Service Center: your seat at the activity on %(when)s, %(where)s is booked (%(ref)s). "
+        "Details: %(link)s")),
+    ("match_event_waitlisted", gettext_lazy(
+        "Worker Service Center: the activity on %(when)s is full; you are number %(position)s on the waitlist "
+        "(%(ref)s). Details: %(link)s")),
+    ("match_event_promoted", gettext_lazy(
+        "Worker Service Center: a seat at the activity on %(when)s, %(where)s is now yours (%(ref)s). "
+        "Details: %(link)s")),
     ("match_news", gettext_lazy("Worker Service Center: there is news for you (%(ref)s). Details: %(link)s")),
     ("match_contact", gettext_lazy(
         "Worker Service Center: you both said yes. %(name)s's contact: %(contact)s. Details: %(link)s")),
 ]:
     sms.register_template(sms.SmsTemplate(_code, _text, sample={
-        "ref": "WSC-2026-000001", "link": "https://example.org/cases/1/", "name": "小雨", "contact": "13800000000"}))
+        "ref": "WSC-2026-000001", "link": "https://example.org/cases/1/", "name": "小雨", "contact": "13800000000",
+        "when": "2026-12-05 14:00", "where": "工人文化宫三楼", "position": 2}))
 
 
 def _erase_after() -> datetime.timedelta:
@@ -581,3 +601,187 @@ def profile_record_view(*, actor, profile: Profile) -> None:
     """A matchmaker reading a member's profile is an audit event."""
     with transaction.atomic():
         audit.record(actor=actor, event_type=MatchEvent.VIEWED, subject=profile)
+
+
+# --- social events -------------------------------------------------------------------------------------
+
+
+def _when(value: datetime.datetime) -> str:
+    return timezone.localtime(value).strftime("%Y-%m-%d %H:%M")
+
+
+def _where(event: Event) -> str:
+    if sms.contains_sensitive_word(event.place):
+        return _("the Worker Service Center (ask at the front desk)")
+    return event.place
+
+
+def _tell_signup(signup: EventSignup, template: str, **context) -> None:
+    with translation.override(signup.profile.worker.language):
+        values = {"when": _when(signup.event.starts_at), "where": _where(signup.event), **context}
+    _tell(signup.profile, template, **values)
+
+
+@transaction.atomic
+def event_create(*, actor, title: str, place: str, starts_at, ends_at, capacity, balance_genders: bool = True,
+                 min_age=ADULT_AGE, max_age=60, description: str = "") -> Event:
+    """A matchmaker schedules a social event."""
+    if not permissions.is_matchmaker(actor):
+        raise NotAllowed()
+    if not starts_at or not ends_at or ends_at <= starts_at:
+        raise InvalidInput(_("The end must come after the start."), detail={"ends_at": "order"})
+    if starts_at <= timezone.now():
+        raise InvalidInput(_("Choose a time in the future."), detail={"starts_at": "past"})
+    capacity = _number(capacity, "capacity", 2, 500)
+    if capacity is None:
+        raise InvalidInput(_("This field is required."), detail={"capacity": "missing"})
+    min_age = _number(min_age, "min_age", ADULT_AGE, 99) or ADULT_AGE
+    max_age = _number(max_age, "max_age", min_age, 99) or 99
+    event = Event.objects.create(
+        title=_text(title, field="title", limit=100, required=True), place=_text(place, field="place", limit=200,
+                                                                                  required=True),
+        starts_at=starts_at, ends_at=ends_at, capacity=capacity, balance_genders=bool(balance_genders),
+        min_age=min_age, max_age=max_age, description=_text(description, field="description", limit=2000),
+        created_by=actor)
+    audit.record(actor=actor, event_type=MatchEvent.EVENT_CREATED, subject=event,
+                 new={"starts_at": starts_at, "capacity": capacity, "balanced": event.balance_genders})
+    return event
+
+
+def _has_seat(event: Event, gender: str) -> bool:
+    booked = EventSignup.objects.filter(event=event, state__in=(SignupState.BOOKED, SignupState.ATTENDED))
+    return booked.count() < event.capacity and booked.filter(gender=gender).count() < event.seats_for(gender)
+
+
+def event_waitlist_position(signup: EventSignup) -> int | None:
+    if signup.state != SignupState.WAITLISTED:
+        return None
+    return EventSignup.objects.filter(event_id=signup.event_id, state=SignupState.WAITLISTED).filter(
+        models.Q(queued_at__lt=signup.queued_at) | models.Q(queued_at=signup.queued_at, pk__lt=signup.pk)).count() + 1
+
+
+@transaction.atomic
+def event_signup(*, actor, profile: Profile, event: Event) -> EventSignup:
+    """A verified member of the event's ages takes a seat (or, when the seats or their gender's
+    half are taken, a place on the waitlist), counted under the event's row lock; the member is
+    told by SMS. Already signed up: that place."""
+    profile = _member_profile(actor, profile)
+    event = Event.objects.select_for_update().get(pk=event.pk)
+    existing = EventSignup.objects.filter(event=event, profile=profile).exclude(state=SignupState.CANCELLED).first()
+    if existing is not None:
+        return existing
+    if event.cancelled_at or event.starts_at <= timezone.now():
+        raise InvalidState(_("Sign-up for this event is closed."), detail={"event": "closed"})
+    if not profile.is_shown:
+        raise InvalidState(_("Your profile must be verified first."), detail={"profile": "not_verified"})
+    if not event.min_age <= profile.age() <= event.max_age:
+        raise InvalidState(_("This event is for members aged %(low)d to %(high)d.")
+                           % {"low": event.min_age, "high": event.max_age}, detail={"age": "out_of_range"})
+    state = SignupState.BOOKED if _has_seat(event, profile.gender) else SignupState.WAITLISTED
+    signup = EventSignup.objects.create(event=event, profile=profile, gender=profile.gender, state=state)
+    audit.record(actor=actor, event_type=MatchEvent.EVENT_SIGNED_UP, subject=signup,
+                 new={"event": event.pk, "state": state})
+    if state == SignupState.BOOKED:
+        _tell_signup(signup, "match_event_booked")
+    else:
+        _tell_signup(signup, "match_event_waitlisted", position=event_waitlist_position(signup))
+    return signup
+
+
+def _promote(event: Event, actor) -> list[EventSignup]:
+    """The first of the waitlist whose gender still has a seat gets it, in order, until none."""
+    promoted = []
+    if event.cancelled_at or event.starts_at <= timezone.now():
+        return promoted
+    for signup in (EventSignup.objects.select_for_update().filter(event=event, state=SignupState.WAITLISTED)
+                   .select_related("profile__worker", "profile__case").order_by("queued_at", "pk")):
+        if not _has_seat(event, signup.gender):
+            continue
+        signup.promote()
+        signup.save(update_fields=["state"])
+        signup.event = event
+        audit.record(actor=actor, event_type=MatchEvent.EVENT_PROMOTED, subject=signup, new={"state": signup.state})
+        _tell_signup(signup, "match_event_promoted")
+        promoted.append(signup)
+    return promoted
+
+
+@transaction.atomic
+def event_signup_cancel(*, actor, signup: EventSignup) -> EventSignup:
+    """The member gives their place back before the start; a seat goes to the waitlist."""
+    event = Event.objects.select_for_update().get(pk=signup.event_id)
+    signup = EventSignup.objects.select_for_update().select_related("profile__worker").get(pk=signup.pk)
+    if not permissions.is_the_member(actor, signup.profile):
+        raise NotAllowed()
+    if signup.state == SignupState.CANCELLED:
+        return signup
+    if event.starts_at <= timezone.now() or not can_proceed(signup.cancel):
+        raise InvalidState(_("The event has already started."))
+    old = signup.state
+    signup.cancel()
+    signup.save(update_fields=["state"])
+    audit.record(actor=actor, event_type=MatchEvent.EVENT_CANCELLED, subject=signup, old={"state": old},
+                 new={"state": signup.state})
+    if old == SignupState.BOOKED:
+        _promote(event, actor)
+    return signup
+
+
+@transaction.atomic
+def event_check_in(*, actor, signup: EventSignup) -> EventSignup:
+    """A matchmaker checks a booked member in at the door (from an hour before the start)."""
+    signup = EventSignup.objects.select_for_update().select_related("event").get(pk=signup.pk)
+    if not permissions.is_matchmaker(actor):
+        raise NotAllowed()
+    if signup.state == SignupState.ATTENDED:
+        return signup
+    if not can_proceed(signup.check_in):
+        raise InvalidState(_("Only a booked seat can be checked in."))
+    if timezone.now() < signup.event.starts_at - datetime.timedelta(hours=1):
+        raise InvalidState(_("Check-in opens an hour before the start."))
+    signup.check_in(timezone.now())
+    signup.save(update_fields=["state", "checked_in_at"])
+    audit.record(actor=actor, event_type=MatchEvent.EVENT_CHECKED_IN, subject=signup, new={"state": signup.state})
+    return signup
+
+
+@transaction.atomic
+def event_mark(*, actor, profile: Profile, event: Event, other: Profile) -> Introduction | None:
+    """After the start, a member who came marks another who came whom they would like to meet
+    again. When the other marked them too, they are introduced, both having said yes: each
+    receives the other's contact by SMS. Blocked pairs never meet; a pair already introduced
+    keeps its introduction (an open one is completed). Returns the introduction when made."""
+    profile = _member_profile(actor, profile)
+    event = Event.objects.get(pk=event.pk)
+    came = EventSignup.objects.filter(event=event, state=SignupState.ATTENDED)
+    if not came.filter(profile=profile).exists() or not came.filter(profile=other).exists() or other.pk == profile.pk:
+        raise InvalidState(_("Only people who came to the event can be marked."), detail={"other": "not_there"})
+    if timezone.now() < event.starts_at:
+        raise InvalidState(_("Marks open once the event has started."))
+    _mark, created = EventMark.objects.get_or_create(event=event, marker=profile, marked=other)
+    if created:
+        audit.record(actor=actor, event_type=MatchEvent.EVENT_MARKED, subject=event, new={"marker": profile.pk})
+    if not EventMark.objects.filter(event=event, marker=other, marked=profile).exists():
+        return None
+    if Block.objects.filter(models.Q(blocker=profile, blocked=other)
+                            | models.Q(blocker=other, blocked=profile)).exists():
+        return None
+    first, second = sorted((profile, Profile.objects.select_related("worker", "case").get(pk=other.pk)),
+                           key=lambda p: p.pk)
+    intro = Introduction.objects.select_for_update().filter(first=first, second=second).first()
+    if intro is None:
+        intro = Introduction.objects.create(first=first, second=second, note=event.title,
+                                            expires_at=timezone.now() + _intro_lifetime())
+    if intro.state not in OPEN_INTRO_STATES:
+        return intro if intro.state == IntroState.CONTACT_SHARED else None
+    intro.first_answer = intro.second_answer = Answer.ACCEPTED
+    if intro.state == IntroState.PROPOSED:
+        intro.accept_one()
+    intro.accept_both(timezone.now())
+    intro.share()
+    intro.save()
+    audit.record(actor=actor, event_type=MatchEvent.ANSWERED, subject=intro, new={"state": intro.state,
+                                                                                  "event": event.pk})
+    for one, two in ((first, second), (second, first)):
+        _tell(one, "match_contact", name=two.display_name, contact=two.contact)
+    return intro

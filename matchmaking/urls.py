@@ -18,8 +18,14 @@ urlpatterns = [
     path("people/<int:profile_id>/block/", views.block, name="block"),
     path("people/<int:profile_id>/report/", views.report, name="report"),
     path("withdraw/", views.withdraw, name="withdraw"),
+    path("events/", views.events, name="events"),
+    path("events/<int:event_id>/sign-up/", views.event_sign_up, name="event_sign_up"),
+    path("events/<int:event_id>/marks/", views.event_marks, name="event_marks"),
+    path("events/places/<int:signup_id>/give-back/", views.event_give_back, name="event_give_back"),
     # The matchmaker
     path("members/", views.members, name="members"),
     path("members/<int:profile_id>/", views.member, name="member"),
     path("reports/", views.reports, name="reports"),
+    path("events/manage/", views.events_manage, name="events_manage"),
+    path("events/manage/<int:event_id>/", views.event_roster, name="event_roster"),
 ]

@@ -20,7 +20,7 @@ from care.errors import HallError
 from care.roles import Role
 from care.views import allowed_if, paginated, role_required
 from matchmaking import permissions, selectors, services
-from matchmaking.forms import HideForm, OptInForm, PreferencesForm, ProfileForm, ReportForm
+from matchmaking.forms import EventForm, HideForm, OptInForm, PreferencesForm, ProfileForm, ReportForm
 from matchmaking.models import Introduction, ProfileState
 from matchmaking.services import PREFERENCE_FIELDS, PUBLIC_FIELDS
 
@@ -270,3 +270,110 @@ def reports(request):
             messages.success(request, _("Saved."))
         return redirect("matchmaking:reports")
     return render(request, "matchmaking/reports.html", {"reports": selectors.reports_for_matchmaker(user=request.user)})
+
+
+# --- social events -------------------------------------------------------------------------------
+
+
+@require_GET
+@role_required(Role.WORKER)
+def events(request):
+    """Upcoming events (seats left), my places, and past events I came to (to mark whom to meet)."""
+    profile = _own(request)
+    if profile is None:
+        return redirect("matchmaking:home")
+    places = list(selectors.signups_for_member(profile=profile))
+    for place in places:
+        place.position = services.event_waitlist_position(place)
+    return render(request, "matchmaking/events.html", {
+        "profile": profile, "events": selectors.upcoming_events(), "places": places,
+        "mine": {p.event_id for p in places if p.state != "cancelled"}})
+
+
+@require_POST
+@role_required(Role.WORKER)
+def event_sign_up(request, event_id: int):
+    profile = _own(request)
+    if profile is None:
+        return redirect("matchmaking:home")
+    try:
+        signup = services.event_signup(actor=request.user, profile=profile,
+                                       event=selectors.event_get(event_id=event_id))
+    except HallError as error:
+        return _refused(request, error, "matchmaking:events")
+    messages.success(request, _("Your seat is booked; the SMS has the details.") if signup.state == "booked"
+                     else _("The event is full: you are number %(position)s on the waitlist.")
+                     % {"position": services.event_waitlist_position(signup)})
+    return redirect("matchmaking:events")
+
+
+@require_POST
+@role_required(Role.WORKER)
+def event_give_back(request, signup_id: int):
+    signup = selectors.signup_get_for_member(signup_id=signup_id, user=request.user)
+    try:
+        services.event_signup_cancel(actor=request.user, signup=signup)
+    except HallError as error:
+        return _refused(request, error, "matchmaking:events")
+    messages.success(request, _("Your place is given back."))
+    return redirect("matchmaking:events")
+
+
+@require_http_methods(["GET", "POST"])
+@role_required(Role.WORKER)
+def event_marks(request, event_id: int):
+    """After an event, whom I would like to meet again (those who came). Two marks that meet
+    make an introduction both accepted; nobody learns of a mark that is not returned."""
+    profile = _own(request)
+    if profile is None:
+        return redirect("matchmaking:home")
+    event = selectors.event_get(event_id=event_id)
+    people = selectors.event_attendees_for_member(event=event, profile=profile)
+    if not people and request.method == "GET":
+        raise Http404
+    if request.method == "POST":
+        chosen = {str(p.pk): p for p in people}
+        made = 0
+        try:
+            for pk in request.POST.getlist("marked"):
+                if pk in chosen and services.event_mark(actor=request.user, profile=profile, event=event,
+                                                        other=chosen[pk]) is not None:
+                    made += 1
+        except HallError as error:
+            return _refused(request, error, "matchmaking:events")
+        messages.success(request, _("Saved. You both said yes with %(count)d: the contacts come by SMS.")
+                         % {"count": made} if made else _("Saved. If they mark you too, you will hear by SMS."))
+        return redirect("matchmaking:events")
+    return render(request, "matchmaking/event_marks.html", {"event": event, "people": people})
+
+
+@require_http_methods(["GET", "POST"])
+@allowed_if(permissions.is_matchmaker)
+def events_manage(request):
+    form = EventForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            event = services.event_create(actor=request.user, **form.cleaned_data)
+        except HallError as error:
+            form.add_refusal(error)
+        else:
+            messages.success(request, _("“%(title)s” is open for sign-up.") % {"title": event.title})
+            return redirect("matchmaking:event_roster", event_id=event.pk)
+    return render(request, "matchmaking/events_manage.html", {"events": selectors.upcoming_events(), "form": form})
+
+
+@require_http_methods(["GET", "POST"])
+@allowed_if(permissions.is_matchmaker)
+def event_roster(request, event_id: int):
+    event = selectors.event_get(event_id=event_id)
+    roster = selectors.event_roster(event=event, user=request.user)
+    if request.method == "POST":
+        signup = roster.filter(pk=int(request.POST.get("signup") or 0)).first()
+        if signup is None:
+            raise Http404
+        try:
+            services.event_check_in(actor=request.user, signup=signup)
+        except HallError as error:
+            messages.error(request, str(error.message))
+        return redirect("matchmaking:event_roster", event_id=event.pk)
+    return render(request, "matchmaking/event_roster.html", {"event": event, "roster": roster})

@@ -142,3 +142,37 @@ def test_withdrawal_hides_the_profile_at_once():
     client.post("/matchmaking/withdraw/", {"confirm": "yes"})
     assert Profile.objects.get(pk=her.pk).state == ProfileState.WITHDRAWN
     assert her.display_name.encode() not in browser(him.worker.user).get("/matchmaking/suggestions/").content
+
+
+def test_an_event_from_sign_up_to_mutual_marks_through_the_pages(monkeypatch):
+    import datetime
+
+    from django.utils import timezone
+
+    keeper_user = matchmaker()
+    keeper = browser(keeper_user)
+    start = timezone.localtime(timezone.now() + datetime.timedelta(days=2)).replace(second=0, microsecond=0)
+    keeper.post("/matchmaking/events/manage/", {
+        "title": "冬日联谊", "place": "文化宫三楼", "starts_at": start.strftime("%Y-%m-%dT%H:%M"),
+        "ends_at": (start + datetime.timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M"), "capacity": 10,
+        "balance_genders": "on", "min_age": 18, "max_age": 60})
+    from matchmaking.models import Event, EventSignup
+
+    event = Event.objects.get()
+    him, her = member(gender="male", seeking="female"), member(gender="female", seeking="male")
+    for who in (him, her):
+        browser(who.worker.user).post(f"/matchmaking/events/{event.pk}/sign-up/")
+    assert EventSignup.objects.filter(state="booked").count() == 2
+    later = start + datetime.timedelta(minutes=30)
+    monkeypatch.setattr(timezone, "now", lambda: later)
+    keeper.force_login(keeper_user)  # signed in again: two days later, the staff session has ended
+    for signup in EventSignup.objects.all():
+        keeper.post(f"/matchmaking/events/manage/{event.pk}/", {"signup": signup.pk})
+    assert EventSignup.objects.filter(state="attended").count() == 2
+    page = browser(him.worker.user).get(f"/matchmaking/events/{event.pk}/marks/")
+    assert her.display_name.encode() in page.content and her.contact.encode() not in page.content
+    browser(him.worker.user).post(f"/matchmaking/events/{event.pk}/marks/", {"marked": [her.pk]})
+    browser(her.worker.user).post(f"/matchmaking/events/{event.pk}/marks/", {"marked": [him.pk]})
+    assert Introduction.objects.get().state == IntroState.CONTACT_SHARED
+    outsider = member(gender="female", seeking="male")
+    assert browser(outsider.worker.user).get(f"/matchmaking/events/{event.pk}/marks/").status_code == 404
