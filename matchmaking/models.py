@@ -368,3 +368,17 @@ class EventMark(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["event", "marker", "marked"], name="match_mark_once")]
+
+
+class Photo(models.Model):
+    """A member's photo (encrypted, base64 of the sniffed image). Seen by the member, by the
+    matchmakers reviewing the profile, and by another member only once this member has said yes
+    to an introduction with them."""
+
+    profile = models.ForeignKey(Profile, on_delete=models.CASCADE, related_name="photos")
+    data = EncryptedTextField()
+    content_type = models.CharField(max_length=40)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "pk"]

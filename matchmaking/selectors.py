@@ -25,6 +25,7 @@ from matchmaking.models import (
     HiddenFrom,
     Introduction,
     IntroState,
+    Photo,
     Profile,
     ProfileState,
     Report,
@@ -219,3 +220,28 @@ def event_attendees_for_member(*, event, profile: Profile) -> list[Profile]:
         return []
     return [s.profile for s in came.exclude(profile=profile).select_related("profile")
             if s.profile.gender == profile.seeking]
+
+
+def photo_get_for_user(*, photo_id: int, user) -> Photo:
+    """A photo for its member, for a matchmaker, or for another member once the photo's member
+    said yes to an introduction with them; 404 for anyone else."""
+    photo = Photo.objects.filter(pk=photo_id).select_related("profile__worker").first()
+    if photo is None:
+        raise Http404
+    owner = photo.profile
+    if permissions.is_the_member(user, owner) or (permissions.is_matchmaker(user)
+                                                 and owner.state != ProfileState.WITHDRAWN):
+        return photo
+    viewer = profile_for_member(user=user)
+    if viewer is not None and viewer.state != ProfileState.WITHDRAWN and owner.is_shown and photos_visible(
+            owner=owner, viewer=viewer):
+        return photo
+    raise Http404
+
+
+def photos_visible(*, owner: Profile, viewer: Profile) -> bool:
+    """``owner`` said yes to an introduction with ``viewer`` (and it was not declined since)."""
+    first, second = sorted((owner.pk, viewer.pk))
+    intro = Introduction.objects.filter(first_id=first, second_id=second).first()
+    return bool(intro and intro.state not in (IntroState.DECLINED, IntroState.EXPIRED)
+                and intro.answer_of(owner) == "accepted")

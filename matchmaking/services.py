@@ -9,6 +9,7 @@ An introduction's contact goes out only when both have accepted, and only by SMS
 silent: the other side reads "not now", as for an introduction that expired. SMS never name the
 service: they say there is news, with a link to the member's hall case."""
 
+import base64
 import datetime
 import re
 
@@ -20,7 +21,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django_fsm import can_proceed
 
-from care import audit, sms
+from care import audit, sms, uploads
 from care import services as hall
 from care.errors import InvalidInput, InvalidState, NotAllowed
 from care.models import Case, Worker
@@ -40,6 +41,7 @@ from matchmaking.models import (
     HiddenFrom,
     Introduction,
     IntroState,
+    Photo,
     Profile,
     ProfileState,
     Report,
@@ -62,6 +64,8 @@ class MatchEvent(models.TextChoices):
     REPORTED = "matchmaking.reported"
     REPORT_HANDLED = "matchmaking.report_handled"
     VIEWED = "matchmaking.profile_viewed"
+    PHOTO_ADDED = "matchmaking.photo_added"
+    PHOTO_REMOVED = "matchmaking.photo_removed"
     EVENT_CREATED = "matchmaking.event_created"
     EVENT_SIGNED_UP = "matchmaking.event_signed_up"
     EVENT_PROMOTED = "matchmaking.event_promoted"
@@ -336,6 +340,37 @@ def profile_withdraw(*, actor, profile: Profile) -> Profile:
     return profile
 
 
+PHOTOS_MAX = 3
+PHOTO_MAX_BYTES = 3 * 1024 * 1024
+
+
+@transaction.atomic
+def photo_add(*, actor, profile: Profile, uploaded_file) -> Photo:
+    """The member adds a photo (PNG, JPEG or WEBP, checked by content; encrypted). Up to three.
+    A new photo on a verified profile sends it for review again."""
+    profile = _member_profile(actor, profile)
+    if profile.photos.count() >= PHOTOS_MAX:
+        raise InvalidInput(_("At most %(max)d photos.") % {"max": PHOTOS_MAX}, detail={"photo": "too_many"})
+    data = uploads.read_upload(uploaded_file, limit=PHOTO_MAX_BYTES)
+    kind = uploads.sniff(data)
+    if kind not in (uploads.PNG, uploads.JPEG, uploads.WEBP):
+        raise InvalidInput(_("The photo must be a picture (PNG, JPEG or WEBP)."), detail={"photo": "type"})
+    photo = Photo.objects.create(profile=profile, data=base64.b64encode(data).decode("ascii"),
+                                 content_type=kind.content_type)
+    if profile.state == ProfileState.VERIFIED:
+        profile.submit(timezone.now())
+        profile.save(update_fields=["state", "submitted_at", "return_reason", "updated_at"])
+    audit.record(actor=actor, event_type=MatchEvent.PHOTO_ADDED, subject=profile, new={"photo": photo.pk})
+    return photo
+
+
+@transaction.atomic
+def photo_remove(*, actor, photo: Photo) -> None:
+    profile = _member_profile(actor, photo.profile)
+    Photo.objects.filter(pk=photo.pk, profile=profile).delete()
+    audit.record(actor=actor, event_type=MatchEvent.PHOTO_REMOVED, subject=profile, old={"photo": photo.pk})
+
+
 ERASED_FIELDS = {"display_name": "", "height_cm": None, "education": None, "occupation": "", "employer_type": "",
                  "show_employer": False, "district": "", "hobbies": "", "introduction": "", "contact": "",
                  "pref_districts": [], "pref_education_min": None, "pref_height_min": None, "pref_height_max": None,
@@ -344,7 +379,7 @@ ERASED_FIELDS = {"display_name": "", "height_cm": None, "education": None, "occu
 
 def profiles_erase_due(*, now: datetime.datetime | None = None) -> int:
     """Daily: the personal content of profiles withdrawn longer ago than the grace period is
-    erased (what they wrote, their contact, preferences, hidden names and blocks). The row stays,
+    erased (what they wrote, their contact, photos, preferences, hidden names and blocks). The row stays,
     empty, so that introductions and reports keep their other side. Idempotent."""
     now = now or timezone.now()
     erased = 0
@@ -359,6 +394,7 @@ def profiles_erase_due(*, now: datetime.datetime | None = None) -> int:
             profile.save()
             HiddenFrom.objects.filter(profile=profile).delete()
             Block.objects.filter(blocker=profile).delete()
+            Photo.objects.filter(profile=profile).delete()
             audit.record(actor=None, event_type=MatchEvent.ERASED, subject=profile, new={"erased_at": now})
             erased += 1
     return erased

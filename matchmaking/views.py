@@ -9,8 +9,11 @@ matchmaking.selectors, writes through matchmaking.services; every POST redirects
   introduce, and the reports.
 Another member's profile that one may not see is a 404, as for one that does not exist."""
 
+import base64
+
 from django.contrib import messages
-from django.http import Http404
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -86,7 +89,8 @@ def profile_edit(request):
             messages.success(request, _("Sent for review: a matchmaker looks at it soon.")
                              if profile.state == ProfileState.SUBMITTED else _("Saved."))
             return redirect("matchmaking:home")
-    return render(request, "matchmaking/profile.html", {"profile": profile, "form": form})
+    return render(request, "matchmaking/profile.html", {"profile": profile, "form": form,
+                                                        "photos": profile.photos.all()})
 
 
 @require_http_methods(["GET", "POST"])
@@ -115,6 +119,43 @@ def preferences(request):
         "profile": profile, "form": form, "hide": hide, "hidden": profile.hidden_from.order_by("created_at")})
 
 
+@require_POST
+@role_required(Role.WORKER)
+def photo_add(request):
+    profile = _own(request)
+    if profile is None:
+        return redirect("matchmaking:home")
+    try:
+        services.photo_add(actor=request.user, profile=profile, uploaded_file=request.FILES.get("photo"))
+    except HallError as error:
+        return _refused(request, error, "matchmaking:profile")
+    messages.success(request, _("The photo is added; a matchmaker reviews it before others see it."))
+    return redirect("matchmaking:profile")
+
+
+@require_POST
+@role_required(Role.WORKER)
+def photo_remove(request, photo_id: int):
+    photo = selectors.photo_get_for_user(photo_id=photo_id, user=request.user)
+    try:
+        services.photo_remove(actor=request.user, photo=photo)
+    except HallError as error:
+        return _refused(request, error, "matchmaking:profile")
+    messages.success(request, _("The photo is removed."))
+    return redirect("matchmaking:profile")
+
+
+@require_GET
+@login_required
+def photo(request, photo_id: int):
+    """A photo, for whom it is meant (its member, the matchmakers, a match the member said yes
+    to): never cached, never as a page."""
+    found = selectors.photo_get_for_user(photo_id=photo_id, user=request.user)
+    response = HttpResponse(base64.b64decode(found.data), content_type=found.content_type)
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
 @require_GET
 @role_required(Role.WORKER)
 def suggestions(request):
@@ -132,6 +173,8 @@ def _seen(profile, introductions) -> list[Introduction]:
         intro.other_profile = intro.other(profile)
         intro.seen = selectors.as_seen_by(intro, profile)
         intro.mine = intro.answer_of(profile)
+        intro.photos = (list(intro.other_profile.photos.values_list("pk", flat=True))
+                        if selectors.photos_visible(owner=intro.other_profile, viewer=profile) else [])
     return rows
 
 

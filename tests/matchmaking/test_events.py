@@ -48,7 +48,7 @@ def test_gender_balance_holds_seats_for_each_half_and_the_waitlist_promotes_in_o
     women = [member(gender="female", seeking="male") for _ in range(2)]
     places = [sign(p, ev) for p in men] + [sign(p, ev) for p in women]
     assert [state(s) for s in places] == ["booked", "booked", "waitlisted", "booked", "booked"]
-    assert "number 1 on the waitlist" in OutboundSms.objects.filter(template="match_event_waitlisted").get().body
+    assert "候补名单第1位" in OutboundSms.objects.filter(template="match_event_waitlisted").get().body
     # a woman gives her seat back: the waiting man may not take a woman's half
     services.event_signup_cancel(actor=women[0].worker.user, signup=places[3])
     assert state(places[2]) == "waitlisted"
