@@ -15,7 +15,7 @@ class MatchmakingConfig(registry.DepartmentAppConfig):
         super().ready()
         from care.roles import Role
         from care.tasks_runtime import register_daily
-        from matchmaking import services  # noqa: F401 - services registers the station's SMS templates
+        from matchmaking import demo, services  # noqa: F401 - services registers the station's SMS templates
         from matchmaking.models import Profile
 
         # A profile's review case ends through the profile (withdrawn), never in the hall.
@@ -24,5 +24,6 @@ class MatchmakingConfig(registry.DepartmentAppConfig):
         registry.register_nav(roles={Role.MATCHMAKER}, label=_("Members"), url_name="matchmaking:members")
         registry.register_nav(roles={Role.MATCHMAKER}, label=_("Reports"), url_name="matchmaking:reports")
         registry.register_nav(roles={Role.MATCHMAKER}, label=_("Social events"), url_name="matchmaking:events_manage")
+        registry.register_demo_seeder(demo.seed)
         register_daily("matchmaking.tasks.expire_introductions", datetime.time(3, 0))
         register_daily("matchmaking.tasks.erase_withdrawn_profiles", datetime.time(3, 30))
