@@ -59,6 +59,10 @@ COUNSEL_REASON_SECRET = "改约原因-COUNSEL-REASON-3391"
 # A child's allergies and an incident at the care station: only the guardian and the station's
 # staff on duty.
 CHILD_SECRET = "花生过敏-CHILD-SECRET-8820"
+# What the owner wrote on their matchmaking profile (and their report's reason): only the owner and
+# the matchmakers. The contact they share: only the owner (it goes out by SMS, never on a page).
+MATCH_SECRET = "自我介绍-MATCH-SECRET-5531"
+MATCH_CONTACT = "wxMatchContact7719"
 PNG = (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00\x1f\x15\xc4"
        b"\x89\x00\x00\x00\rIDATx\x9cc\xf8\xcf\xc0\xf0\x1f\x00\x05\x00\x01\xff\x89\x99=\x1d\x00\x00\x00\x00IEND"
        b"\xaeB`\x82")
@@ -107,6 +111,7 @@ class World:
         self._claims()
         self._counseling()
         self._childcare()
+        self._matchmaking()
 
     def _counseling(self):
         """The owner's counseling appointment with ``counselor``: booked in two days at 10:00, then
@@ -162,6 +167,31 @@ class World:
         self.attendance = care.check_in(actor=keeper, enrolment=self.enrolment, brought_by="妈妈")
         care.incident_record(actor=keeper, enrolment=self.enrolment, occurred_at=timezone.now(), kind="injury",
                              description=CHILD_SECRET, action_taken="消毒")
+
+    def _matchmaking(self):
+        """The owner's verified matchmaking profile (MATCH_SECRET, contact MATCH_CONTACT, a photo);
+        a suitor (not an actor) asked to be introduced; the owner reported him; a social event in
+        three days with the owner's seat."""
+        from matchmaking import services as match
+        from tests.matchmaking.helpers import member
+
+        keeper = self.users["matchmaker"]
+        profile = match.profile_opt_in(actor=self.owner.user, worker=self.owner, gender="female", seeking="male")
+        profile = match.profile_update(actor=self.owner.user, profile=profile, display_name="小雨",
+                                       contact=MATCH_CONTACT, introduction=MATCH_SECRET)
+        self.match_photo = match.photo_add(actor=self.owner.user, profile=profile,
+                                           uploaded_file=SimpleUploadedFile("me.png", PNG))
+        match.profile_submit(actor=self.owner.user, profile=profile)
+        self.match_profile = match.profile_review(actor=keeper, profile=profile, step="verify")
+        self.suitor = member(gender="male", seeking="female", reviewer=keeper)
+        self.introduction = match.introduction_request(actor=self.suitor.worker.user, profile=self.suitor,
+                                                       other=self.match_profile)
+        self.match_report = match.report_file(actor=self.owner.user, profile=self.match_profile,
+                                              reported=self.suitor, reason=MATCH_SECRET)
+        start = timezone.now() + datetime.timedelta(days=3)
+        self.match_event = match.event_create(actor=keeper, title="冬日联谊", place="文化宫", starts_at=start,
+                                              ends_at=start + datetime.timedelta(hours=2), capacity=10)
+        match.event_signup(actor=self.owner.user, profile=self.match_profile, event=self.match_event)
 
     def _claims(self):
         """A mutual-aid claim of the owner, taken up by ``claims_officer`` for review: payable,
@@ -233,7 +263,16 @@ class World:
                                                                 "updated_at")),
                 Invoice.objects.count(), Receipt.objects.count(), PaymentBatch.objects.count(),
                 # counseling
-                *self._counseling_snapshot(), *self._childcare_snapshot())
+                *self._counseling_snapshot(), *self._childcare_snapshot(), *self._matchmaking_snapshot())
+
+    def _matchmaking_snapshot(self) -> tuple:
+        from matchmaking.models import Block, EventSignup, HiddenFrom, Introduction, Photo, Profile, Report
+
+        return (list(Profile.objects.order_by("pk").values_list("state", "updated_at")),
+                list(Introduction.objects.order_by("pk").values_list("state", "first_answer", "second_answer")),
+                Block.objects.count(), HiddenFrom.objects.count(), Photo.objects.count(),
+                list(Report.objects.order_by("pk").values_list("state", "outcome")),
+                list(EventSignup.objects.order_by("pk").values_list("state", "profile_id")))
 
     def _childcare_snapshot(self) -> tuple:
         from childcare.models import Attendance, Child, Duty, Enrolment, Incident, PickupPerson, PickupRefusal
@@ -300,6 +339,10 @@ COUNSELORS = {"counselor", "counselor_other", "counselor_supervisor"}
 # Who may read a child's allergies and incidents: the guardian and the staff on duty.
 CHILD_READERS = {"worker_owner", "childcare_staff"}
 CARE_STAFF = {"childcare_staff", "childcare_other"}
+# Who may read the owner's matchmaking profile and report: the owner and the matchmaker; its
+# contact: the owner only.
+MATCH_READERS = {"worker_owner", "matchmaker"}
+CONTACT_READERS = {"worker_owner"}
 # Who may see the SMS outbox and send a failed message again.
 OUTBOX = {"front_desk", "administrator"}
 
@@ -739,4 +782,52 @@ ENDPOINTS += [
     Endpoint("api check-out by someone else", "post", _api_care("attendance/{w.attendance.pk}/check-out/"),
              {**_anon(False), "childcare_staff": 409}, 404,
              data={"collector": None, "code": "123456", "presented_name": "陌生人"}, writers={"childcare_staff"}),
+]
+
+
+
+def _match(path: str):
+    return lambda w: f"/matchmaking/{path}".format(w=w)
+
+
+# The matchmaking station. The owner is a verified member (MATCH_SECRET in what she wrote and in
+# her report, MATCH_CONTACT her contact, a photo); a suitor asked to be introduced to her; she has
+# a seat at an event. Member pages answer 403 to staff (and send a worker without a profile to the
+# station's first page); the matchmaker's pages answer 403 to anyone else; a profile or
+# introduction one may not see is a 404.
+ENDPOINTS += [
+    Endpoint("matchmaking home", "get", _match(""), {**_anon(True), **dict.fromkeys(WORKERS, 200)}, 403),
+    Endpoint("my match profile", "get", _match("profile/"),
+             {**_anon(True), "worker_owner": 200, "worker_stranger": 302}, 403),
+    Endpoint("match suggestions", "get", _match("suggestions/"),
+             {**_anon(True), "worker_owner": 200, "worker_stranger": 302}, 403),
+    Endpoint("match introductions", "get", _match("introductions/"),
+             {**_anon(True), "worker_owner": 200, "worker_stranger": 302}, 403),
+    Endpoint("introduction answer (page)", "post", _match("introductions/{w.introduction.pk}/answer/"),
+             {**_anon(True), "worker_owner": 302, "worker_stranger": 404}, 403, data={"accept": "no"},
+             writers={"worker_owner"}),
+    Endpoint("ask again (page)", "post", _match("people/{w.suitor.pk}/ask/"),
+             {**_anon(True), "worker_owner": 302, "worker_stranger": 404}, 403, writers=set()),
+    Endpoint("block (page)", "post", _match("people/{w.suitor.pk}/block/"),
+             {**_anon(True), "worker_owner": 302, "worker_stranger": 404}, 403, writers={"worker_owner"}),
+    Endpoint("match photo", "get", _match("photos/{w.match_photo.pk}/"),
+             {**_anon(True), **dict.fromkeys(MATCH_READERS, 200)}, 404),
+    Endpoint("match events", "get", _match("events/"),
+             {**_anon(True), "worker_owner": 200, "worker_stranger": 302}, 403),
+    Endpoint("match profile hall case page", "get", lambda w: f"/cases/{w.match_profile.case_id}/",
+             {**_anon(True), **dict.fromkeys(MATCH_READERS, 200)}, 404),
+    Endpoint("members (matchmaker)", "get", _match("members/?state=verified"),
+             {**_anon(True), "matchmaker": 200}, 403),
+    Endpoint("member page (matchmaker)", "get", _match("members/{w.match_profile.pk}/"),
+             {**_anon(True), "matchmaker": 200}, 403),
+    Endpoint("member suspend (page)", "post", _match("members/{w.match_profile.pk}/"),
+             {**_anon(True), "matchmaker": 302}, 403, data={"step": "suspend", "reason": "核实"},
+             writers={"matchmaker"}),
+    Endpoint("match reports", "get", _match("reports/"), {**_anon(True), "matchmaker": 200}, 403),
+    Endpoint("report dismiss (page)", "post", _match("reports/"), {**_anon(True), "matchmaker": 302}, 403,
+             data=lambda w: {"report": w.match_report.pk, "step": "dismiss", "outcome": "无法核实"},
+             writers={"matchmaker"}),
+    Endpoint("events (matchmaker)", "get", _match("events/manage/"), {**_anon(True), "matchmaker": 200}, 403),
+    Endpoint("event roster", "get", _match("events/manage/{w.match_event.pk}/"),
+             {**_anon(True), "matchmaker": 200}, 403),
 ]

@@ -13,9 +13,13 @@ from tests.isolation import (
     CHILD_SECRET,
     CLAIM_READERS,
     CLAIM_SECRET,
+    CONTACT_READERS,
     COUNSEL_REASON_SECRET,
     COUNSELING_READERS,
     ENDPOINTS,
+    MATCH_CONTACT,
+    MATCH_READERS,
+    MATCH_SECRET,
     NOTE_READERS,
     NOTE_SECRET,
     READERS,
@@ -67,6 +71,10 @@ def test_isolation(endpoint, actor):
         assert COUNSEL_REASON_SECRET not in body, f"{actor} read a counseling appointment's reason at {endpoint.name}"
     if actor not in CHILD_READERS:
         assert CHILD_SECRET not in body, f"{actor} read a child's medical notes or incidents at {endpoint.name}"
+    if actor not in MATCH_READERS:
+        assert MATCH_SECRET not in body, f"{actor} read a matchmaking profile or report at {endpoint.name}"
+    if actor not in CONTACT_READERS:
+        assert MATCH_CONTACT not in body, f"{actor} read a member's contact at {endpoint.name}"
     if endpoint.method == "post" and actor not in endpoint.writers:
         assert world.snapshot() == before, f"{actor}'s refused {endpoint.name} changed something"
     if endpoint.method == "post" and actor in endpoint.writers:
