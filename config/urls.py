@@ -11,6 +11,7 @@ urlpatterns = [
     path("api/v1/legal/", include("legal.api_urls")),
     path("api/v1/counseling/", include("counseling.api_urls")),
     path("api/v1/childcare/", include("childcare.api_urls")),
+    path("api/v1/matchmaking/", include("matchmaking.api_urls")),
     path("claims/", include("care.claims.urls")),
     path("legal/", include("legal.urls")),
     path("counseling/", include("counseling.urls")),

@@ -554,9 +554,7 @@ def introduction_answer(*, actor, introduction: Introduction, accept: bool) -> I
     if intro.state not in OPEN_INTRO_STATES:
         raise InvalidState(_("This introduction is closed."))
     now = timezone.now()
-    if intro.expires_at <= now:
-        intro.expire(now)
-        intro.save(update_fields=["state", "decided_at"])
+    if intro.expires_at <= now:  # the daily task marks it expired
         raise InvalidState(_("This introduction has expired."))
     if not profile.is_shown:
         raise InvalidState(_("Your profile is not shown at the moment."))
