@@ -831,3 +831,30 @@ ENDPOINTS += [
     Endpoint("event roster", "get", _match("events/manage/{w.match_event.pk}/"),
              {**_anon(True), "matchmaker": 200}, 403),
 ]
+
+
+def _api_match(path: str):
+    return lambda w: f"/api/v1/matchmaking/{path}".format(w=w)
+
+
+# The matchmaking API: the same people reach the same things as on its pages.
+ENDPOINTS += [
+    Endpoint("api match me", "get", _api_match("me/"), {**_anon(False), "worker_owner": 200, "worker_stranger": 404},
+             403),
+    # A worker without a profile: an empty list.
+    Endpoint("api match suggestions", "get", _api_match("suggestions/"),
+             {**_anon(False), **dict.fromkeys(WORKERS, 200)}, 403),
+    Endpoint("api match introductions", "get", _api_match("introductions/"),
+             {**_anon(False), **dict.fromkeys(WORKERS, 200)}, 403),
+    Endpoint("api match introduction answer", "post", _api_match("introductions/{w.introduction.pk}/answer/"),
+             {**_anon(False), "worker_owner": 200, "worker_stranger": 404}, 403, data={"accept": False},
+             writers={"worker_owner"}),
+    Endpoint("api match withdraw", "post", _api_match("me/withdraw/"),
+             {**_anon(False), "worker_owner": 200, "worker_stranger": 404}, 403, writers={"worker_owner"}),
+    Endpoint("api match profiles (matchmaker)", "get", _api_match("profiles/"), {**_anon(False), "matchmaker": 200},
+             403),
+    Endpoint("api match profile detail (matchmaker)", "get", _api_match("profiles/{w.match_profile.pk}/"),
+             {**_anon(False), "matchmaker": 200}, 403),
+    Endpoint("api match reports (matchmaker)", "get", _api_match("reports/"), {**_anon(False), "matchmaker": 200},
+             403),
+]
