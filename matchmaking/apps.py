@@ -22,6 +22,8 @@ class MatchmakingConfig(registry.DepartmentAppConfig):
         registry.register_file_check("matchmaking", lambda case: Profile.objects.filter(case_id=case.pk).exists())
         registry.register_nav(roles={Role.WORKER}, label=_("Meet members"), url_name="matchmaking:home")
         registry.register_nav(roles={Role.MATCHMAKER}, label=_("Members"), url_name="matchmaking:members")
+        registry.register_nav(roles={Role.MATCHMAKER}, label=_("Introductions"),
+                              url_name="matchmaking:introductions_all")
         registry.register_nav(roles={Role.MATCHMAKER}, label=_("Reports"), url_name="matchmaking:reports")
         registry.register_nav(roles={Role.MATCHMAKER}, label=_("Social events"), url_name="matchmaking:events_manage")
         registry.register_demo_seeder(demo.seed)

@@ -29,6 +29,7 @@ urlpatterns = [
     path("members/", views.members, name="members"),
     path("members/<int:profile_id>/", views.member, name="member"),
     path("reports/", views.reports, name="reports"),
+    path("introductions/all/", views.introductions_all, name="introductions_all"),
     path("events/manage/", views.events_manage, name="events_manage"),
     path("events/manage/<int:event_id>/", views.event_roster, name="event_roster"),
 ]

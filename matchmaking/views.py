@@ -24,7 +24,7 @@ from care.roles import Role
 from care.views import allowed_if, paginated, role_required
 from matchmaking import permissions, selectors, services
 from matchmaking.forms import EventForm, HideForm, OptInForm, PreferencesForm, ProfileForm, ReportForm
-from matchmaking.models import Introduction, ProfileState
+from matchmaking.models import Introduction, IntroState, ProfileState
 from matchmaking.services import PREFERENCE_FIELDS, PUBLIC_FIELDS
 
 
@@ -420,3 +420,15 @@ def event_roster(request, event_id: int):
             messages.error(request, str(error.message))
         return redirect("matchmaking:event_roster", event_id=event.pk)
     return render(request, "matchmaking/event_roster.html", {"event": event, "roster": roster})
+
+
+@require_GET
+@allowed_if(permissions.is_matchmaker)
+def introductions_all(request):
+    """Every introduction, latest first, with its state (not who said no), for the matchmakers."""
+    state = request.GET.get("state", "")
+    rows = selectors.introductions_for_matchmaker(user=request.user)
+    if state in IntroState.values:
+        rows = rows.filter(state=state)
+    return render(request, "matchmaking/introductions_all.html", {
+        **paginated(request, rows), "state": state, "states": IntroState.choices})

@@ -176,3 +176,16 @@ def test_an_event_from_sign_up_to_mutual_marks_through_the_pages(monkeypatch):
     assert Introduction.objects.get().state == IntroState.CONTACT_SHARED
     outsider = member(gender="female", seeking="male")
     assert browser(outsider.worker.user).get(f"/matchmaking/events/{event.pk}/marks/").status_code == 404
+
+
+def test_the_matchmaker_lists_introductions_and_nobody_else_does():
+    him = member(gender="male", seeking="female")
+    her = member(gender="female", seeking="male")
+    services.introduction_request(actor=him.worker.user, profile=him, other=her)
+    page = browser(matchmaker()).get("/matchmaking/introductions/all/?state=accepted_one")
+    assert page.status_code == 200 and her.display_name.encode() in page.content
+    assert her.contact.encode() not in page.content and him.contact.encode() not in page.content
+    assert her.display_name.encode() not in browser(matchmaker()).get(
+        "/matchmaking/introductions/all/?state=declined").content
+    for user in (him.worker.user, staff(Role.CENTER_MANAGER), staff(Role.COUNSELOR, "counseling")):
+        assert browser(user).get("/matchmaking/introductions/all/").status_code == 403
