@@ -7,6 +7,15 @@ from care import registry
 from care.models import ContactTime, SmsStatus, Stage
 
 
+class RefusalMixin:
+    """For forms whose input a service checks: show its refusal (a care.errors.HallError) by the
+    field its detail names, else above the form, keeping everything typed."""
+
+    def add_refusal(self, error) -> None:
+        fields = [key for key in error.detail if key in self.fields]
+        self.add_error(fields[0] if fields else None, str(error.message))
+
+
 class DateInput(forms.DateInput):
     """A native date picker. Its value is always ISO (what ``<input type="date">`` reads), never
     the active language's date format (Chinese writes 2026/03/05, which the picker drops)."""

@@ -4,15 +4,8 @@ is allowed (ages, places, the ratio, who may collect a child), with its messages
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from care.forms import DateInput
+from care.forms import DateInput, RefusalMixin
 from childcare.models import WEEKDAY_CHOICES, IncidentKind, ProgrammeKind
-
-
-class RefusalMixin:
-    def add_refusal(self, error) -> None:
-        """Show a service's refusal (a care.errors.HallError) by the field it names."""
-        fields = [key for key in error.detail if key in self.fields]
-        self.add_error(fields[0] if fields else None, str(error.message))
 
 
 class ChildForm(RefusalMixin, forms.Form):
@@ -28,9 +21,13 @@ class ChildForm(RefusalMixin, forms.Form):
     contact_relation = forms.CharField(label=_("Emergency contact: relation"), max_length=30)
     contact_mobile = forms.CharField(label=_("Emergency contact: mobile number"), max_length=20)
 
-    def contacts(self) -> list[dict]:
+    def service_arguments(self) -> dict:
+        """What childcare.services.child_register takes (but the actor and the guardian)."""
         data = self.cleaned_data
-        return [{"name": data["contact_name"], "relation": data["contact_relation"], "mobile": data["contact_mobile"]}]
+        return {"name": data["name"], "date_of_birth": data["date_of_birth"], "school": data["school"],
+                "allergies": data["allergies"], "medical_notes": data["medical_notes"],
+                "emergency_contacts": [{"name": data["contact_name"], "relation": data["contact_relation"],
+                                        "mobile": data["contact_mobile"]}]}
 
 
 class MedicalForm(RefusalMixin, forms.Form):

@@ -72,12 +72,8 @@ def child_new(request):
     worker = _guardian(request)
     form = ChildForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
         try:
-            child = services.child_register(
-                actor=request.user, guardian=worker, name=data["name"], date_of_birth=data["date_of_birth"],
-                school=data["school"], allergies=data["allergies"], medical_notes=data["medical_notes"],
-                emergency_contacts=form.contacts())
+            child = services.child_register(actor=request.user, guardian=worker, **form.service_arguments())
         except HallError as error:
             form.add_refusal(error)
         else:
@@ -414,12 +410,8 @@ def child_for_worker(request, worker_id: int):
     worker = get_object_or_404(Worker, pk=worker_id)
     form = ChildForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
         try:
-            child = services.child_register(
-                actor=request.user, guardian=worker, name=data["name"], date_of_birth=data["date_of_birth"],
-                school=data["school"], allergies=data["allergies"], medical_notes=data["medical_notes"],
-                emergency_contacts=form.contacts())
+            child = services.child_register(actor=request.user, guardian=worker, **form.service_arguments())
         except HallError as error:
             form.add_refusal(error)
         else:

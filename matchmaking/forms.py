@@ -4,14 +4,8 @@ allowed (ages, contact, limits), with its messages."""
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from care.forms import RefusalMixin
 from matchmaking.models import Education, EmployerType, Gender
-
-
-class RefusalMixin:
-    def add_refusal(self, error) -> None:
-        """Show a service's refusal (a care.errors.HallError) by the field it names."""
-        fields = [key for key in error.detail if key in self.fields]
-        self.add_error(fields[0] if fields else None, str(error.message))
 
 
 class OptInForm(RefusalMixin, forms.Form):
