@@ -85,8 +85,9 @@ PHOTO_MAX_BYTES = 2 * 1024 * 1024
 PHOTO_TYPES = (uploads.PNG, uploads.JPEG, uploads.WEBP)
 CODE_DIGITS = 6
 
-_SAMPLE = {"child": "小明", "when": "2026-07-06 08:30", "code": "123456", "link": "https://example.org/cases/1/",
-           "ref": "WSC-2026-000001", "programme": "Summer care", "position": 2}
+# Samples for the template checks (the hall's checks add a reference, a code and a link).
+_SAMPLE = {"child": "Xiaoming", "when": "2026-07-06 08:30", "programme": "Summer care", "position": 2,
+           "collector": "Zhang San", "station": "Station 1"}
 for _code, _text, _essential in [
     ("care_enrolled", gettext_lazy(
         "Worker Service Center: %(child)s has a place in %(programme)s (%(ref)s). Details: %(link)s"), False),
@@ -99,33 +100,31 @@ for _code, _text, _essential in [
         "Worker Service Center: %(child)s arrived at %(when)s. Pick-up code: %(code)s. Only an authorised "
         "person showing this code can collect %(child)s."), True),
     ("care_checked_out", gettext_lazy(
-        "Worker Service Center: %(child)s was collected at %(when)s by %(collector)s."), True),
+        "Worker Service Center: %(child)s was collected at %(when)s by %(collector)s (%(ref)s)."), True),
     ("care_pickup_refused", gettext_lazy(
-        "Worker Service Center: URGENT: at %(when)s someone giving the name %(collector)s tried to collect "
+        "Worker Service Center: URGENT (%(ref)s): at %(when)s someone giving the name %(collector)s tried to collect "
         "%(child)s and was refused. %(child)s is safe with our staff. Call the station if you did not send "
         "them."), True),
     ("care_not_collected", gettext_lazy(
-        "Worker Service Center: URGENT: %(child)s has not been collected and the station closed at %(when)s. "
+        "Worker Service Center: URGENT (%(ref)s): %(child)s has not been collected and the station closed at %(when)s. "
         "Please come or call the station now."), True),
     ("care_incident", gettext_lazy(
-        "Worker Service Center: something happened to %(child)s at %(when)s; our staff have recorded what "
+        "Worker Service Center: something happened to %(child)s at %(when)s (%(ref)s); our staff have recorded what "
         "was done. Details: %(link)s"), True),
 ]:
-    sms.register_template(sms.SmsTemplate(_code, _text, sample={**_SAMPLE, "collector": "张三"},
-                                          essential=_essential))
+    sms.register_template(sms.SmsTemplate(_code, _text, sample=_SAMPLE, essential=_essential))
 
-# To the coordinator (staff): the station and the time, no child's data beyond a first name.
+# To the coordinator (staff): the station, the time and the enrolment's reference; no child's data
+# beyond the name.
 for _code, _text in [
     ("care_ratio_alert", gettext_lazy(
-        "Worker Service Center: %(station)s cannot take in more children at %(when)s: not enough staff on "
-        "duty for %(programme)s. Please send staff.")),
+        "Worker Service Center: %(station)s could not take in %(child)s (%(ref)s) at %(when)s: not enough "
+        "staff on duty for %(programme)s. Please send staff.")),
     ("care_coordinator_not_collected", gettext_lazy(
-        "Worker Service Center: %(count)s child(ren) at %(station)s not collected at closing time "
-        "(%(when)s): %(children)s.")),
+        "Worker Service Center: URGENT: %(child)s (%(ref)s) at %(station)s was not collected at closing time "
+        "(%(when)s).")),
 ]:
-    sms.register_template(sms.SmsTemplate(_code, _text, essential=True, sample={
-        "station": "Station 1", "when": "2026-07-06 17:30", "programme": "Summer care", "count": 1,
-        "children": "小明"}))
+    sms.register_template(sms.SmsTemplate(_code, _text, essential=True, sample=_SAMPLE))
 
 
 # --- small helpers -----------------------------------------------------------------------------
@@ -541,7 +540,7 @@ def check_in(*, actor, enrolment: Enrolment, brought_by: str) -> Attendance:
     refusal = None
     with transaction.atomic():
         programme = _locked_programme(enrolment.programme)
-        enrolment = Enrolment.objects.select_related("child__guardian").get(pk=enrolment.pk)
+        enrolment = Enrolment.objects.select_related("child__guardian", "case").get(pk=enrolment.pk)
         station = programme.station
         if not permissions.works_station(actor, station):
             raise NotAllowed()
@@ -566,7 +565,8 @@ def check_in(*, actor, enrolment: Enrolment, brought_by: str) -> Attendance:
             audit.record(actor=actor, event_type=ChildcareEvent.CHECK_IN_REFUSED, subject=enrolment,
                          new={"day": day, "present": present, "staff": staff, "ratio": programme.ratio})
             with translation.override(station.coordinator.language):
-                _tell_coordinator(station, "care_ratio_alert", when=_local(now), programme=programme.name)
+                _tell_coordinator(station, "care_ratio_alert", when=_local(now), programme=programme.name,
+                                  child=enrolment.child.name, ref=enrolment.case.reference)
         else:
             code = f"{secrets.randbelow(10 ** CODE_DIGITS):0{CODE_DIGITS}d}"
             attendance = Attendance.objects.create(enrolment=enrolment, day=day, checked_in_at=now,
@@ -602,7 +602,8 @@ def check_out(*, actor, attendance: Attendance, collector: PickupPerson | None, 
     refusal = None
     with transaction.atomic():
         attendance = (Attendance.objects.select_for_update(of=("self",))
-                      .select_related("enrolment__programme__station", "enrolment__child__guardian")
+                      .select_related("enrolment__programme__station", "enrolment__child__guardian",
+                                      "enrolment__case")
                       .get(pk=attendance.pk))
         child, station = attendance.enrolment.child, attendance.enrolment.programme.station
         if not permissions.works_station(actor, station):
@@ -622,7 +623,8 @@ def check_out(*, actor, attendance: Attendance, collector: PickupPerson | None, 
                                                reason=reason, refused_by=actor)
             audit.record(actor=actor, event_type=ChildcareEvent.PICKUP_REFUSED, subject=attendance,
                          new={"refusal": row.pk, "reason": reason})
-            _tell_guardian(child, "care_pickup_refused", urgent=True, when=_local(now), collector=given[:50])
+            _tell_guardian(child, "care_pickup_refused", urgent=True, when=_local(now), collector=given[:50],
+                           ref=attendance.enrolment.case.reference)
             refusal = PickupRefused(
                 _("Pick-up refused: %(name)s is not authorised to collect %(child)s. The guardian has been told.")
                 % {"name": given, "child": child.name} if reason == RefusalReason.NOT_AUTHORISED
@@ -634,7 +636,8 @@ def check_out(*, actor, attendance: Attendance, collector: PickupPerson | None, 
             audit.record(actor=actor, event_type=ChildcareEvent.CHECKED_OUT, subject=attendance,
                          old={"state": AttendanceState.CHECKED_IN},
                          new={"state": attendance.state, "collected_by": collector.pk})
-            _tell_guardian(child, "care_checked_out", when=_local(now), collector=collector.name)
+            _tell_guardian(child, "care_checked_out", when=_local(now), collector=collector.name,
+                           ref=attendance.enrolment.case.reference)
     if refusal is not None:
         raise refusal
     return attendance
@@ -642,7 +645,7 @@ def check_out(*, actor, attendance: Attendance, collector: PickupPerson | None, 
 
 def closing_alerts(*, now: datetime.datetime | None = None) -> int:
     """Every child still checked in after their programme's closing time raises one alert: an
-    urgent SMS to the guardian, and one to the station's coordinator listing the children. Each
+    urgent SMS to the guardian, and one to the station's coordinator. Each
     attendance is alerted once (marked in the transaction that queues the SMS; SKIP LOCKED lets
     two sweeps share the work). Returns how many children were reported."""
     now = now or timezone.now()
@@ -650,24 +653,22 @@ def closing_alerts(*, now: datetime.datetime | None = None) -> int:
         rows = list(Attendance.objects.select_for_update(skip_locked=True, of=("self",))
                     .filter(state=AttendanceState.CHECKED_IN, alerted_at__isnull=True,
                             day__lte=timezone.localtime(now, SHANGHAI).date())
-                    .select_related("enrolment__programme__station__coordinator", "enrolment__child__guardian"))
+                    .select_related("enrolment__programme__station__coordinator", "enrolment__child__guardian",
+                                    "enrolment__case"))
         late = [a for a in rows if a.enrolment.programme.closing_time(a.day) <= now]
-        by_station: dict[int, list[Attendance]] = {}
         for attendance in late:
             attendance.alerted_at = now
             attendance.save(update_fields=["alerted_at"])
-            programme = attendance.enrolment.programme
-            _tell_guardian(attendance.enrolment.child, "care_not_collected", urgent=True,
-                           when=_local(programme.closing_time(attendance.day)))
+            enrolment = attendance.enrolment
+            closed = _local(enrolment.programme.closing_time(attendance.day))
+            _tell_guardian(enrolment.child, "care_not_collected", urgent=True, when=closed,
+                           ref=enrolment.case.reference)
+            station = enrolment.programme.station
+            with translation.override(station.coordinator.language):
+                _tell_coordinator(station, "care_coordinator_not_collected", when=closed, child=enrolment.child.name,
+                                  ref=enrolment.case.reference)
             audit.record(actor=None, event_type=ChildcareEvent.CLOSING_ALERT, subject=attendance,
                          new={"day": attendance.day})
-            by_station.setdefault(programme.station_id, []).append(attendance)
-        for group in by_station.values():
-            station = group[0].enrolment.programme.station
-            with translation.override(station.coordinator.language):
-                _tell_coordinator(station, "care_coordinator_not_collected", count=len(group),
-                                  when=_local(group[0].enrolment.programme.closing_time(group[0].day)),
-                                  children=", ".join(a.enrolment.child.name for a in group))
     return len(late)
 
 
@@ -694,7 +695,7 @@ def incident_record(*, actor, enrolment: Enrolment, occurred_at: datetime.dateti
     audit.record(actor=actor, event_type=ChildcareEvent.INCIDENT_RECORDED, subject=incident,
                  new={"enrolment": enrolment.pk, "kind": kind})
     _tell_guardian(enrolment.child, "care_incident", urgent=True, when=_local(occurred_at),
-                   link=_case_link(enrolment.case))
+                   ref=enrolment.case.reference, link=_case_link(enrolment.case))
     return incident
 
 

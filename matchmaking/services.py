@@ -94,11 +94,11 @@ for _code, _text in [
         "Details: %(link)s")),
     ("match_news", gettext_lazy("Worker Service Center: there is news for you (%(ref)s). Details: %(link)s")),
     ("match_contact", gettext_lazy(
-        "Worker Service Center: you both said yes. %(name)s's contact: %(contact)s. Details: %(link)s")),
+        "Worker Service Center (%(ref)s): you both said yes. %(name)s's contact: %(contact)s. Details: %(link)s")),
 ]:
-    sms.register_template(sms.SmsTemplate(_code, _text, sample={
-        "ref": "WSC-2026-000001", "link": "https://example.org/cases/1/", "name": "小雨", "contact": "13800000000",
-        "when": "2026-12-05 14:00", "where": "工人文化宫三楼", "position": 2}))
+    sms.register_template(sms.SmsTemplate(_code, _text, sample={  # the hall's checks add a reference and a link
+        "name": "Xiaoyu", "contact": "13800000000", "when": "2026-12-05 14:00", "where": "Culture Palace, 3rd floor",
+        "position": 2}))
 
 
 def _erase_after() -> datetime.timedelta:
