@@ -542,7 +542,7 @@ def introduction_answer(*, actor, introduction: Introduction, accept: bool) -> I
     """A member answers. No: the introduction ends, silently (the other reads "not now"). Yes:
     when the other has said yes too, each receives the other's display name and chosen contact
     by SMS, and the introduction is done. An answer given stays."""
-    intro = (Introduction.objects.select_for_update().select_related("first__worker", "second__worker",
+    intro = (Introduction.objects.select_for_update(of=("self",)).select_related("first__worker", "second__worker",
                                                                       "first__case", "second__case")
              .get(pk=introduction.pk))
     profile = selectors.profile_for_member(user=actor)
@@ -727,7 +727,7 @@ def _promote(event: Event, actor) -> list[EventSignup]:
     promoted = []
     if event.cancelled_at or event.starts_at <= timezone.now():
         return promoted
-    for signup in (EventSignup.objects.select_for_update().filter(event=event, state=SignupState.WAITLISTED)
+    for signup in (EventSignup.objects.select_for_update(of=("self",)).filter(event=event, state=SignupState.WAITLISTED)
                    .select_related("profile__worker", "profile__case").order_by("queued_at", "pk")):
         if not _has_seat(event, signup.gender):
             continue
@@ -744,7 +744,7 @@ def _promote(event: Event, actor) -> list[EventSignup]:
 def event_signup_cancel(*, actor, signup: EventSignup) -> EventSignup:
     """The member gives their place back before the start; a seat goes to the waitlist."""
     event = Event.objects.select_for_update().get(pk=signup.event_id)
-    signup = EventSignup.objects.select_for_update().select_related("profile__worker").get(pk=signup.pk)
+    signup = EventSignup.objects.select_for_update(of=("self",)).select_related("profile__worker").get(pk=signup.pk)
     if not permissions.is_the_member(actor, signup.profile):
         raise NotAllowed()
     if signup.state == SignupState.CANCELLED:
@@ -764,7 +764,7 @@ def event_signup_cancel(*, actor, signup: EventSignup) -> EventSignup:
 @transaction.atomic
 def event_check_in(*, actor, signup: EventSignup) -> EventSignup:
     """A matchmaker checks a booked member in at the door (from an hour before the start)."""
-    signup = EventSignup.objects.select_for_update().select_related("event").get(pk=signup.pk)
+    signup = EventSignup.objects.select_for_update(of=("self",)).select_related("event").get(pk=signup.pk)
     if not permissions.is_matchmaker(actor):
         raise NotAllowed()
     if signup.state == SignupState.ATTENDED:
