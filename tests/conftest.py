@@ -6,20 +6,28 @@ TEST_KEY_NEW = base64.urlsafe_b64encode(b"n" * 32).decode().rstrip("=")
 TEST_KEY_OLD = base64.urlsafe_b64encode(b"o" * 32).decode().rstrip("=")
 
 
+def hall_test_settings(settings) -> dict:
+    """The settings every test runs with (also for data made once per module)."""
+    return {
+        "FIELD_ENCRYPTION_KEYS": f"k2:{TEST_KEY_NEW},k1:{TEST_KEY_OLD}",
+        "BLIND_INDEX_KEY": "test-blind-index-key",
+        # Tasks are stored, as in production; a test that wants them run drains the queue.
+        "TASKS": {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}},
+        "TWILIO_ACCOUNT_SID": "",
+        # Per-process cache: tests running in parallel must not share throttling counters.
+        "CACHES": {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}},
+        "STORAGES": {
+            **settings.STORAGES,
+            "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+        },
+        "PASSWORD_HASHERS": ["django.contrib.auth.hashers.MD5PasswordHasher"],
+    }
+
+
 @pytest.fixture(autouse=True)
 def _hall_settings(settings):
-    settings.FIELD_ENCRYPTION_KEYS = f"k2:{TEST_KEY_NEW},k1:{TEST_KEY_OLD}"
-    settings.BLIND_INDEX_KEY = "test-blind-index-key"
-    # Tasks are stored, as in production; a test that wants them run drains the queue.
-    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
-    settings.TWILIO_ACCOUNT_SID = ""
-    # Per-process cache: tests running in parallel must not share throttling counters.
-    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-    }
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    for name, value in hall_test_settings(settings).items():
+        setattr(settings, name, value)
 
 
 @pytest.fixture(autouse=True)

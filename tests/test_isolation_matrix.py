@@ -41,10 +41,32 @@ def readable(content: bytes) -> str:
 CELLS = [pytest.param(e, a, id=f"{e.name}|{a}") for e in ENDPOINTS for a in ACTORS]
 
 
+@pytest.fixture(scope="module")
+def world(django_db_setup, django_db_blocker):
+    """One World for every cell: made once and committed; each cell runs inside a transaction
+    that is rolled back, so each starts from the World as it was made. (Made per cell, it cost
+    most of the suite's time.) The database is emptied after the last cell."""
+    from django.apps import apps
+    from django.conf import settings
+    from django.core.management import call_command
+    from django.test import override_settings
+
+    from care.models import AuditChainHead
+    from care.roles import sync_role_groups
+    from tests.conftest import hall_test_settings
+
+    with django_db_blocker.unblock(), override_settings(**hall_test_settings(settings)):
+        sync_role_groups(apps)
+        AuditChainHead.objects.get_or_create(pk=1)
+        made = World()
+    yield made
+    with django_db_blocker.unblock():
+        call_command("flush", interactive=False, verbosity=0)
+
+
 @pytest.mark.django_db
 @pytest.mark.parametrize(("endpoint", "actor"), CELLS)
-def test_isolation(endpoint, actor):
-    world = World()
+def test_isolation(endpoint, actor, world):
     client = Client()
     if actor != "anonymous":
         client.force_login(world.users[actor])
