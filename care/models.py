@@ -149,6 +149,10 @@ class Case(FSMModelMixin, models.Model):
             models.Index(fields=["department", "stage", "-opened_at"], name="case_queue_idx"),
             models.Index(fields=["assignee", "stage"], name="case_assignee_idx"),
             models.Index(fields=["worker", "-opened_at"], name="case_worker_idx"),
+            # The manager's figures (care.figures) count by the day a case was opened or ended.
+            models.Index(fields=["opened_at", "department"], name="case_opened_idx"),
+            models.Index(fields=["closed_at", "department"], name="case_closed_idx",
+                         condition=models.Q(closed_at__isnull=False)),
         ]
 
     def __str__(self) -> str:
@@ -407,10 +411,18 @@ class Survey(models.Model):
     rating = models.PositiveSmallIntegerField(_("rating"), null=True, blank=True)
     comment = EncryptedTextField(_("comment"), blank=True)
     answered_at = models.DateTimeField(null=True, blank=True)
+    # A low rating (care.surveys.LOW_RATINGS) goes to the manager's follow-up list; the worker
+    # may allow a call back, which alone shows the manager their name and number.
+    call_back = models.BooleanField(_("may be called back"), default=False)
+    followed_up_at = models.DateTimeField(_("followed up"), null=True, blank=True)
+    followed_up_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
+                                       related_name="+")
+    follow_up_note = EncryptedTextField(_("follow-up note"), blank=True)
 
     class Meta:
         verbose_name = _("satisfaction survey")
         verbose_name_plural = _("satisfaction surveys")
+        permissions = [("follow_up_survey", "Can read low ratings and follow them up")]
         indexes = [models.Index(fields=["department", "answered_at"], name="survey_department_idx")]
         constraints = [
             models.CheckConstraint(condition=models.Q(rating__isnull=True, answered_at__isnull=True)
@@ -430,3 +442,21 @@ from care.claims.models import (  # noqa: E402, F401
     PlanVersion,
     Receipt,
 )
+
+
+class FiguresReport(models.Model):
+    """The monthly report of the manager's figures (care.figures), made once per month by a
+    daily task: the same workbook as the page's export, kept for download. It holds suppressed
+    aggregates only."""
+
+    month = models.DateField(_("month"), unique=True)  # its first day
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    workbook = models.BinaryField()
+
+    class Meta:
+        verbose_name = _("monthly report")
+        verbose_name_plural = _("monthly reports")
+        ordering = ["-month"]
+
+    def __str__(self) -> str:
+        return f"{self.month:%Y-%m}"

@@ -105,3 +105,34 @@ def register_demo_seeder(seed) -> None:
 
 def demo_seeders() -> list:
     return list(_demo_seeders)
+
+
+@dataclass(frozen=True)
+class Figure:
+    """One of a department's own figures for the manager (care.figures). ``people`` is how many
+    people the figure is about: below the hall's minimum group size it is not shown. A count of
+    people is its own group (leave ``people`` out)."""
+
+    label: Promise | str
+    value: int | float | None
+    unit: str = ""  # "" (a count), "days" or "%"
+    people: int | None = None
+
+    @property
+    def group(self) -> int:
+        return self.value if self.people is None else self.people
+
+
+_figures: dict = {}
+
+
+def register_figures(department: str, figures) -> None:
+    """``figures(*, since, until)`` gives the department's own figures (a list of Figure) for
+    the period [since, until) (aware datetimes), aggregated in the database: its deadlines past,
+    its waiting times, its turnout. Never a person's data, only counts and their statistics."""
+    _figures[department] = figures
+
+
+def department_figures(department: str, *, since, until) -> list[Figure]:
+    figures = _figures.get(department)
+    return list(figures(since=since, until=until)) if figures else []

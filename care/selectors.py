@@ -1,11 +1,11 @@
 """Every read of the hall, scoped to the user in the query itself."""
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Q, QuerySet
 from django.http import Http404
 
-from care import permissions, registry
+from care import permissions
 from care.errors import InvalidInput
-from care.models import OPEN_STAGES, Case, OutboundSms, Stage, Worker
+from care.models import Case, OutboundSms, Worker
 from care.validators import normalize_mobile, normalize_national_id
 
 SUMMARY_FIELDS = (
@@ -97,30 +97,6 @@ def worker_for_user(*, user) -> Worker | None:
 
 
 MIN_GROUP_SIZE = 5
-
-
-def case_counts_by_department() -> list[dict]:
-    """Open / closed counts per department, aggregated in the database. Counts below the
-    minimum group size are suppressed (None), so that nobody can be singled out."""
-    rows = {
-        r["department"]: r
-        for r in Case.objects.values("department").annotate(
-            open=Count("id", filter=Q(stage__in=OPEN_STAGES)),
-            closed=Count("id", filter=Q(stage=Stage.CLOSED)),
-            withdrawn=Count("id", filter=Q(stage=Stage.WITHDRAWN)),
-        )
-    }
-
-    def shown(n: int) -> int | None:
-        return n if n == 0 or n >= MIN_GROUP_SIZE else None
-
-    return [
-        {
-            "department": d.label,
-            "counts": [shown(rows.get(d.code, {}).get(k, 0)) for k in ("open", "closed", "withdrawn")],
-        }
-        for d in registry.departments()
-    ]
 
 
 def worker_by_mobile(*, mobile: str) -> Worker | None:

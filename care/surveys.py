@@ -2,10 +2,15 @@
 personal link by SMS, ``/rate/<token>/``, and may rate it 1–5 with a comment, once, within
 VALID_DAYS. The link needs no sign-in: its token is the key, and only its sha256 is stored.
 
+A low rating (1–2) goes to the center manager's follow-up list: the manager reads its comment
+(each reading audited) and records that it was followed up. The worker's name and mobile are
+shown there only if they allowed a call back when answering.
+
 Writes: ``survey_invite`` (by the department's service, in the transaction that records the
-delivery; once per case), ``survey_answer``. Reads: ``survey_for_token``, and
-``satisfaction_by_department`` for the figures: counts, average and the 1–5 distribution,
-suppressed below care.selectors.MIN_GROUP_SIZE answers, never a comment."""
+delivery; once per case), ``survey_answer``, ``survey_follow_up``. Reads: ``survey_for_token``,
+``low_ratings_for_user`` (the follow-up list), and ``satisfaction_by_department`` for the
+figures: counts, average and the 1–5 distribution, suppressed below
+care.selectors.MIN_GROUP_SIZE answers, never a comment."""
 
 import hashlib
 import re
@@ -27,10 +32,14 @@ from care.models import Case, Survey
 VALID_DAYS = 14
 COMMENT_MAX = 1000
 RATINGS = (1, 2, 3, 4, 5)
+LOW_RATINGS = (1, 2)
+NOTE_MAX = 1000
 TOKEN_RE = re.compile(r"[A-Za-z0-9_-]{43}")  # secrets.token_urlsafe(32)
 
 SURVEY_SENT = "survey.sent"
 SURVEY_ANSWERED = "survey.answered"
+SURVEY_FOLLOW_UPS_READ = "survey.follow_ups_read"
+SURVEY_FOLLOWED_UP = "survey.followed_up"
 
 sms.register_template(sms.SmsTemplate(
     "survey_invite",
@@ -76,9 +85,10 @@ def survey_for_token(token: str) -> Survey:
 
 
 @transaction.atomic
-def survey_answer(*, token: str, rating, comment: str = "") -> Survey:
+def survey_answer(*, token: str, rating, comment: str = "", call_back: bool = False) -> Survey:
     """The worker's answer, once. A rating outside 1–5 or an overlong comment is refused with a
-    message, and nothing is stored."""
+    message, and nothing is stored. ``call_back``: the worker allows the manager to call them
+    about a low rating."""
     found = survey_for_token(token)
     survey = Survey.objects.select_for_update().get(pk=found.pk)
     if survey.answered_at is not None:
@@ -94,9 +104,58 @@ def survey_answer(*, token: str, rating, comment: str = "") -> Survey:
         raise InvalidInput(_("The comment can be at most %(max)d characters.") % {"max": COMMENT_MAX},
                            detail={"comment": "too_long"})
     survey.rating, survey.comment, survey.answered_at = rating, comment, timezone.now()
-    survey.save(update_fields=["rating", "comment", "answered_at"])
+    survey.call_back = bool(call_back)
+    survey.save(update_fields=["rating", "comment", "answered_at", "call_back"])
     audit.record(actor=None, event_type=SURVEY_ANSWERED, subject=survey,
-                 new={"case": survey.case_id, "rating": rating, "comment_given": bool(comment)})
+                 new={"case": survey.case_id, "rating": rating, "comment_given": bool(comment),
+                      "call_back": survey.call_back})
+    return survey
+
+
+def can_follow_up(user) -> bool:
+    return user.is_authenticated and user.has_perm("care.follow_up_survey")
+
+
+def low_ratings_for_user(*, user, pending: bool = True):
+    """The manager's follow-up list: answered surveys rated 1–2, oldest pending first (or the
+    ones followed up, newest first). Empty for anyone without care.follow_up_survey."""
+    if not can_follow_up(user):
+        return Survey.objects.none()
+    rows = Survey.objects.filter(rating__in=LOW_RATINGS, followed_up_at__isnull=pending)
+    return (rows.select_related("case__worker", "followed_up_by")
+            .only("rating", "comment", "answered_at", "call_back", "followed_up_at", "follow_up_note",
+                  "case__department", "case__worker__name", "case__worker__mobile", "followed_up_by__username",
+                  "followed_up_by__first_name", "followed_up_by__last_name")  # never the case's content
+            .order_by(*(("answered_at", "id") if pending else ("-followed_up_at", "-id"))))
+
+
+def follow_ups_read(*, user, surveys: list[Survey]) -> None:
+    """Record that ``user`` read these low ratings' comments (one event for the page)."""
+    if surveys:
+        with transaction.atomic():
+            audit.record(actor=user, event_type=SURVEY_FOLLOW_UPS_READ, subject=user,
+                         new={"surveys": [s.pk for s in surveys]})
+
+
+@transaction.atomic
+def survey_follow_up(*, survey_id, actor, note: str) -> Survey:
+    """The manager records how a low rating was followed up (a call, a talk with the team)."""
+    if not can_follow_up(actor):
+        raise Http404
+    survey = Survey.objects.select_for_update().filter(pk=survey_id, rating__in=LOW_RATINGS).first()
+    if survey is None:
+        raise Http404
+    if survey.followed_up_at is not None:
+        return survey
+    note = (note or "").strip()
+    if not note:
+        raise InvalidInput(_("Write what was done."), detail={"note": "required"})
+    if len(note) > NOTE_MAX:
+        raise InvalidInput(_("The note can be at most %(max)d characters.") % {"max": NOTE_MAX},
+                           detail={"note": "too_long"})
+    survey.followed_up_at, survey.followed_up_by, survey.follow_up_note = timezone.now(), actor, note
+    survey.save(update_fields=["followed_up_at", "followed_up_by", "follow_up_note"])
+    audit.record(actor=actor, event_type=SURVEY_FOLLOWED_UP, subject=survey, new={"note_given": True})
     return survey
 
 

@@ -18,3 +18,11 @@ def send_sms(message_id: int) -> str:
 
     message = sms.deliver(message_id=message_id)
     return message.status if message else "missing"
+
+
+@task()
+def monthly_figures_report() -> str:
+    """Daily: make last month's report of the manager's figures, once (care.figures)."""
+    from care import figures
+
+    return str(figures.report_last_month())

@@ -16,11 +16,12 @@ from django.utils.translation import gettext as _
 from django.views import i18n as i18n_views
 from django.views.decorators.http import require_POST
 
-from care import permissions, registry, selectors, services, surveys
+from care import figures, permissions, registry, selectors, services, surveys
 from care.errors import HallError
 from care.forms import QueueFilterForm, RequestForm, WorkerForm, WorkerLookupForm
 from care.models import Worker
 from care.roles import Role
+from care.uploads import file_response
 
 PAGE_SIZE = 25
 
@@ -241,10 +242,77 @@ case_withdraw = _case_action(services.case_withdraw, lambda: _("Your request %(r
 # --- figures -------------------------------------------------------------------------------------
 
 
+def _period(request) -> tuple[figures.Period, str]:
+    """The period asked for (``since``, ``until``), or the default one with the reason why."""
+    since, until = request.GET.get("since", ""), request.GET.get("until", "")
+    if not (since or until):
+        return figures.Period.default(), ""
+    try:
+        return figures.Period.parse(since, until), ""
+    except HallError as refusal:
+        return figures.Period.default(), str(refusal.message)
+
+
 @permission_needed("care.view_figures")
-def figures(request):
-    return render(request, "care/figures.html", {"rows": selectors.case_counts_by_department(),
-                                                 "satisfaction": surveys.satisfaction_by_department()})
+def figures_page(request):
+    """The manager's figures for a period: tables, charts (static/care/figures.js draws them
+    from the same data), links to the workbook, the monthly reports and the follow-up list."""
+    period, error = _period(request)
+    data = figures.hall_figures(period)
+    series = data["trend"]["series"]
+    return render(request, "care/figures.html", {
+        "figures": data, "error": error, "since": request.GET.get("since", data["since"]),
+        "until": request.GET.get("until", data["until"]), "columns": figures.SERVICE_COLUMNS,
+        "service_rows": [{"label": row["label"], "cells": [(row[key], key in figures.COUNT_KEYS)
+                                                           for key, _label in figures.SERVICE_COLUMNS]}
+                         for row in data["services"]],
+        "trend_rows": [(label, [s["data"][i] for s in series]) for i, label in enumerate(data["trend"]["labels"])],
+        "sms_cells": [(label, data["sms"][key]) for key, label, _statuses in figures.SMS_COLUMNS],
+        "charts": {"trend": data["trend"], "satisfaction": [
+            {"label": row["label"], "average": row["average"]} for row in data["satisfaction"][:-1]]},
+        "reports": figures.reports()[:24], "follow_ups": surveys.low_ratings_for_user(user=request.user).count(),
+        "query": urlencode({"since": data["since"], "until": data["until"]})})
+
+
+@permission_needed("care.view_figures")
+def figures_export(request):
+    period, error = _period(request)
+    if error:
+        messages.error(request, error)
+        return redirect("care:figures")
+    data = figures.workbook(figures.hall_figures(period))
+    figures.exported(actor=request.user, period=period)
+    return file_response(data, filename=f"figures-{period.first:%Y%m%d}-{period.last:%Y%m%d}.xlsx",
+                         content_type=figures.XLSX)
+
+
+@permission_needed("care.view_figures")
+def figures_report(request, month: str):
+    report = figures.report_get(month=month)
+    return file_response(bytes(report.workbook), filename=f"figures-{month}.xlsx", content_type=figures.XLSX)
+
+
+@allowed_if(surveys.can_follow_up)
+def follow_ups(request):
+    """Low ratings to follow up (or, with ?done=1, those followed up): the comment, and the
+    worker's name and mobile when they allowed a call back. Each page read is audited."""
+    done = request.GET.get("done") == "1"
+    page = Paginator(surveys.low_ratings_for_user(user=request.user, pending=not done), PAGE_SIZE).get_page(
+        request.GET.get("page"))
+    surveys.follow_ups_read(user=request.user, surveys=list(page))
+    return render(request, "care/follow_ups.html", {"page": page, "done": done, "note_max": surveys.NOTE_MAX})
+
+
+@require_POST
+@allowed_if(surveys.can_follow_up)
+def follow_up(request, survey_id: int):
+    try:
+        surveys.survey_follow_up(survey_id=survey_id, actor=request.user, note=request.POST.get("note", ""))
+    except HallError as refusal:
+        messages.error(request, refusal.message)
+    else:
+        messages.success(request, _("Recorded as followed up."))
+    return redirect("care:follow_ups")
 
 
 # --- satisfaction surveys ------------------------------------------------------------------------
@@ -257,7 +325,8 @@ def survey(request, token: str):
     if request.method == "POST":
         try:  # an answered survey is refused with its own message, not thanked as if recorded again
             surveys.survey_answer(token=token, rating=request.POST.get("rating"),
-                                  comment=request.POST.get("comment", ""))
+                                  comment=request.POST.get("comment", ""),
+                                  call_back=bool(request.POST.get("call_back")))
         except HallError as refusal:
             error = str(refusal.message)
             found.refresh_from_db(fields=["rating", "answered_at"])  # answered meanwhile (another tab)?
@@ -266,4 +335,4 @@ def survey(request, token: str):
     return render(request, "care/survey.html", {
         "survey": found, "answered": found.answered_at is not None, "error": error, "ratings": surveys.RATINGS,
         "chosen": request.POST.get("rating", ""), "comment": request.POST.get("comment", ""),
-        "comment_max": surveys.COMMENT_MAX})
+        "comment_max": surveys.COMMENT_MAX, "call_back": bool(request.POST.get("call_back"))})

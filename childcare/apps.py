@@ -15,7 +15,7 @@ class ChildcareConfig(registry.DepartmentAppConfig):
         super().ready()
         from care.roles import Role
         from care.tasks_runtime import register_daily
-        from childcare import demo, services  # noqa: F401 - services registers the care station's SMS templates
+        from childcare import demo, selectors, services  # noqa: F401 - services registers the care station's SMS templates
         from childcare.models import Enrolment
 
         # An enrolment's case ends through the enrolment (withdrawn, finished), never in the hall.
@@ -28,3 +28,4 @@ class ChildcareConfig(registry.DepartmentAppConfig):
         registry.register_demo_seeder(demo.seed)
         register_daily("childcare.tasks.closing_sweep", datetime.time(21, 0))
         register_daily("childcare.tasks.finish_ended_programmes", datetime.time(1, 0))
+        registry.register_figures("childcare", selectors.figures)

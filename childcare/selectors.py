@@ -7,7 +7,10 @@ import datetime
 
 from django.db.models import Count, Prefetch, Q, QuerySet
 from django.http import Http404
+from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
+from care.registry import Figure
 from care.roles import Role
 from childcare import permissions
 from childcare.models import (
@@ -199,3 +202,13 @@ def station_members(*, station: Station) -> list:
 def children_of_worker_for_desk(*, worker) -> QuerySet[Child]:
     """A walk-in's children, for the front desk (who then shows names only)."""
     return Child.objects.filter(guardian=worker).only("pk", "name", "date_of_birth", "guardian_id")
+
+
+def figures(*, since, until) -> list[Figure]:
+    """The manager's care-station figures (care.registry.register_figures): attendance in the
+    period, in child-days and in children."""
+    came = Attendance.objects.filter(day__gte=timezone.localtime(since).date(),
+                                     day__lt=timezone.localtime(until).date())
+    counts = came.aggregate(days=Count("id"), children=Count("enrolment__child", distinct=True))
+    return [Figure(gettext_lazy("Child-days of care"), counts["days"], people=counts["children"]),
+            Figure(gettext_lazy("Children who came"), counts["children"])]

@@ -15,7 +15,7 @@ class CounselingConfig(registry.DepartmentAppConfig):
         super().ready()
         from care.roles import Role
         from care.tasks_runtime import register_daily
-        from counseling import demo, services  # noqa: F401 - services registers the counseling SMS templates
+        from counseling import demo, selectors, services  # noqa: F401 - services registers the counseling SMS templates
         from counseling.models import Appointment, GroupSignup
 
         # A case with an appointment or a group place ends through it (completed, missed, cancelled,
@@ -36,3 +36,4 @@ class CounselingConfig(registry.DepartmentAppConfig):
         # The safety net of the reminders: each reminder also wakes the sweep at its own time
         # (services._schedule_reminders); once a day the sweep runs anyway.
         register_daily("counseling.tasks.send_due_reminders", datetime.time(7, 0))
+        registry.register_figures("counseling", selectors.figures)

@@ -5,15 +5,18 @@ import datetime
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
-from django.db.models import Count, F, Q, QuerySet, Window
+from django.db.models import Count, DurationField, F, Q, QuerySet, Window
 from django.db.models.functions import RowNumber
 from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from care import audit, sms
 from care.errors import NotAllowed
+from care.figures import Percentile
 from care.models import Case
+from care.registry import Figure
 from care.roles import Role
 from counseling import permissions
 from counseling.models import (
@@ -428,3 +431,19 @@ def roster_in_order(*, session: GroupSession, user) -> QuerySet[GroupSignup]:
     places of its state, so that of a waitlisted place is its waitlist position (1 = next)."""
     return roster(session=session, user=user).annotate(queue_number=Window(
         RowNumber(), partition_by=[F("state")], order_by=[F("queued_at").asc(), F("pk").asc()]))
+
+
+def figures(*, since, until) -> list[Figure]:
+    """The manager's counseling figures (care.registry.register_figures): how long workers wait
+    from booking to their appointment (median, of appointments booked in the period), and the
+    appointments held."""
+    booked = Appointment.objects.filter(created_at__gte=since, created_at__lt=until)
+    wait = booked.aggregate(n=Count("id"), median=Percentile(F("starts_at") - F("created_at"), 0.5,
+                                                             output_field=DurationField()))
+    held = Appointment.objects.filter(state__in=(AppointmentState.COMPLETED, AppointmentState.REFERRED),
+                                      starts_at__gte=since, starts_at__lt=until).count()
+    median = wait["median"]
+    return [Figure(gettext_lazy("Median days from booking to appointment"),
+                   None if median is None else round(median.total_seconds() / 86400, 1), unit="days",
+                   people=wait["n"]),
+            Figure(gettext_lazy("Appointments held"), held)]

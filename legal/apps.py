@@ -15,7 +15,7 @@ class LegalConfig(registry.DepartmentAppConfig):
         super().ready()
         from care.roles import Role
         from care.tasks_runtime import register_daily
-        from legal import demo, hearings, services, signing, tasks  # noqa: F401 - they register SMS templates
+        from legal import demo, hearings, selectors, services, signing, tasks  # noqa: F401 - they register SMS templates
         from legal.models import LegalCase
 
         register_daily("legal.tasks.flag_deadlines", time(7, 30))
@@ -24,3 +24,4 @@ class LegalConfig(registry.DepartmentAppConfig):
         registry.register_nav(roles={Role.ARBITRATOR}, label=_("My hearings"), url_name="legal:my_hearings")
         registry.register_demo_seeder(demo.seed)
         registry.register_file_check("legal", lambda case: LegalCase.objects.filter(case_id=case.pk).exists())
+        registry.register_figures("legal", selectors.figures)

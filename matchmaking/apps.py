@@ -15,7 +15,7 @@ class MatchmakingConfig(registry.DepartmentAppConfig):
         super().ready()
         from care.roles import Role
         from care.tasks_runtime import register_daily
-        from matchmaking import demo, services  # noqa: F401 - services registers the station's SMS templates
+        from matchmaking import demo, selectors, services  # noqa: F401 - services registers the station's SMS templates
         from matchmaking.models import Profile
 
         # A profile's review case ends through the profile (withdrawn), never in the hall.
@@ -29,3 +29,4 @@ class MatchmakingConfig(registry.DepartmentAppConfig):
         registry.register_demo_seeder(demo.seed)
         register_daily("matchmaking.tasks.expire_introductions", datetime.time(3, 0))
         register_daily("matchmaking.tasks.erase_withdrawn_profiles", datetime.time(3, 30))
+        registry.register_figures("matchmaking", selectors.figures)

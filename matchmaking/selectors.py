@@ -14,7 +14,9 @@ import datetime
 from django.db.models import Count, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
+from care.registry import Figure
 from care.roles import Role
 from matchmaking import permissions
 from matchmaking.models import (
@@ -245,3 +247,19 @@ def photos_visible(*, owner: Profile, viewer: Profile) -> bool:
     intro = Introduction.objects.filter(first_id=first, second_id=second).first()
     return bool(intro and intro.state not in (IntroState.DECLINED, IntroState.EXPIRED)
                 and intro.answer_of(owner) == "accepted")
+
+
+def figures(*, since, until) -> list[Figure]:
+    """The manager's matchmaking figures (care.registry.register_figures): the turnout of the
+    social events held in the period, and introductions made."""
+    places = EventSignup.objects.filter(event__starts_at__gte=since, event__starts_at__lt=until,
+                                        event__cancelled_at__isnull=True,
+                                        state__in=(SignupState.BOOKED, SignupState.ATTENDED))
+    counts = places.aggregate(booked=Count("id"), came=Count("id", filter=Q(state=SignupState.ATTENDED)))
+    turnout = round(100 * counts["came"] / counts["booked"]) if counts["booked"] else None
+    both = Introduction.objects.filter(state__in=(IntroState.ACCEPTED_BOTH, IntroState.CONTACT_SHARED),
+                                       decided_at__gte=since, decided_at__lt=until).count()
+    return [Figure(gettext_lazy("Event places booked"), counts["booked"]),
+            Figure(gettext_lazy("Came to the event"), counts["came"]),
+            Figure(gettext_lazy("Event turnout"), turnout, unit="%", people=counts["booked"]),
+            Figure(gettext_lazy("Introductions accepted by both"), both)]

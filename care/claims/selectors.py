@@ -7,11 +7,14 @@ from django.db.models import Count, Q, QuerySet, Sum
 from django.db.models.functions import TruncMonth
 from django.http import Http404
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 from care import permissions as hall
+from care import registry
 from care.claims import permissions
 from care.claims.models import (
     COUNTED_STATES,
+    OPEN_STATES,
     Claim,
     ClaimState,
     Enrolment,
@@ -19,6 +22,7 @@ from care.claims.models import (
     PlanVersion,
     Receipt,
 )
+from care.registry import Figure
 from care.roles import Role
 from care.selectors import MIN_GROUP_SIZE
 
@@ -147,3 +151,14 @@ def paid_by_month_and_category(*, since: datetime.date | None = None) -> list[di
 
 def is_member(user) -> bool:
     return user.is_authenticated and user.has_role(Role.WORKER)
+
+
+def figures(*, since, until) -> list[Figure]:
+    """The manager's claims figures (care.registry.register_figures): claims open longer than
+    the department's response time, and claims paid in the period."""
+    review_time = registry.department("claims").response_time
+    waiting = Claim.objects.filter(state__in=OPEN_STATES, submitted_at__lt=timezone.now() - review_time).count()
+    paid = Claim.objects.filter(paid_at__gte=since, paid_at__lt=until).count()
+    return [Figure(gettext_lazy("Claims open past the review time (%(days)d days)")
+                   % {"days": review_time.days}, waiting),
+            Figure(gettext_lazy("Claims paid"), paid)]
