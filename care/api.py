@@ -10,7 +10,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 from rest_framework.viewsets import GenericViewSet
 
-from care import permissions, registry, selectors, services, sms
+from care import figures, permissions, registry, selectors, services, sms
 from care.forms import OutboxFilterForm
 from care.models import Case, ContactTime, OutboundSms, SmsStatus, Stage, Worker
 from care.roles import Role
@@ -269,3 +269,75 @@ class OutboxViewSet(GenericViewSet):
     def retry(self, request, pk=None):
         message = get_object_or_404(OutboundSms, pk=pk)
         return Response(OutboundSmsSerializer(sms.sms_retry(message=message, actor=request.user)).data)
+
+
+class ServiceFiguresSerializer(serializers.Serializer):
+    code = serializers.CharField(help_text="The department's code; empty for the whole hall (last row).")
+    label = serializers.CharField()
+    received = serializers.IntegerField(allow_null=True)
+    closed = serializers.IntegerField(allow_null=True)
+    withdrawn = serializers.IntegerField(allow_null=True)
+    open = serializers.IntegerField(allow_null=True)
+    overdue = serializers.IntegerField(allow_null=True)
+    median_days = serializers.FloatField(allow_null=True)
+    p90_days = serializers.FloatField(allow_null=True)
+
+
+class TrendSeriesSerializer(serializers.Serializer):
+    label = serializers.CharField()
+    code = serializers.CharField()
+    data = serializers.ListField(child=serializers.IntegerField(allow_null=True))
+
+
+class TrendSerializer(serializers.Serializer):
+    by_week = serializers.BooleanField()
+    labels = serializers.ListField(child=serializers.DateField())
+    series = TrendSeriesSerializer(many=True)
+
+
+class SatisfactionSerializer(serializers.Serializer):
+    label = serializers.CharField()
+    sent = serializers.IntegerField()
+    answers = serializers.IntegerField(allow_null=True)
+    average = serializers.FloatField(allow_null=True)
+    distribution = serializers.ListField(child=serializers.IntegerField(), allow_null=True)
+
+
+class DepartmentFigureSerializer(serializers.Serializer):
+    department = serializers.CharField()
+    label = serializers.CharField()
+    unit = serializers.CharField()
+    value = serializers.FloatField(allow_null=True)
+
+
+class SmsFiguresSerializer(serializers.Serializer):
+    sent = serializers.IntegerField(allow_null=True)
+    failed = serializers.IntegerField(allow_null=True)
+    waiting = serializers.IntegerField(allow_null=True)
+    skipped = serializers.IntegerField(allow_null=True)
+
+
+class FiguresSerializer(serializers.Serializer):
+    since = serializers.DateField()
+    until = serializers.DateField()
+    min_group_size = serializers.IntegerField(help_text="Counts about fewer people are null.")
+    services = ServiceFiguresSerializer(many=True)
+    trend = TrendSerializer()
+    satisfaction = SatisfactionSerializer(many=True)
+    sms = SmsFiguresSerializer()
+    departments = DepartmentFigureSerializer(many=True)
+
+
+class FiguresView(APIView):
+    """The center manager's figures for a period (both days included; by default the last 12
+    weeks): the same as the page. Counts about fewer than ``min_group_size`` people are null."""
+
+    @extend_schema(tags=["figures"], responses={200: FiguresSerializer, 400: ErrorSerializer, 403: ErrorSerializer},
+                   parameters=[OpenApiParameter("since", OpenApiTypes.DATE),
+                               OpenApiParameter("until", OpenApiTypes.DATE)])
+    def get(self, request):
+        if not request.user.has_perm("care.view_figures"):
+            raise PermissionDenied()
+        since, until = request.query_params.get("since"), request.query_params.get("until")
+        period = figures.Period.parse(since, until) if since or until else figures.Period.default()
+        return Response(figures.hall_figures(period))

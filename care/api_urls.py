@@ -9,4 +9,8 @@ router.register("case-summaries", api.CaseSummaryViewSet, basename="case-summary
 router.register("workers", api.WorkerViewSet, basename="worker")
 router.register("sms/outbox", api.OutboxViewSet, basename="sms-outbox")
 
-urlpatterns = [path("me/", api.MeView.as_view(), name="api-me"), *router.urls]
+urlpatterns = [
+    path("me/", api.MeView.as_view(), name="api-me"),
+    path("figures/", api.FiguresView.as_view(), name="api-figures"),
+    *router.urls,
+]

@@ -43,7 +43,7 @@ SERVICE_COLUMNS = (
     ("open", gettext_lazy("Open now")),
     ("overdue", gettext_lazy("Open past the response time")),
     ("median_days", gettext_lazy("Median days to close")),
-    ("p90_days", gettext_lazy("90% closed within (days)")),
+    ("p90_days", gettext_lazy("9 in 10 closed within (days)")),
 )
 COUNT_KEYS = ("received", "closed", "withdrawn", "open", "overdue")
 

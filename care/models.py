@@ -422,7 +422,6 @@ class Survey(models.Model):
     class Meta:
         verbose_name = _("satisfaction survey")
         verbose_name_plural = _("satisfaction surveys")
-        permissions = [("follow_up_survey", "Can read low ratings and follow them up")]
         indexes = [models.Index(fields=["department", "answered_at"], name="survey_department_idx")]
         constraints = [
             models.CheckConstraint(condition=models.Q(rating__isnull=True, answered_at__isnull=True)

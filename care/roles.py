@@ -50,7 +50,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
     ],
     Role.CHILDCARE_STAFF: ["care.view_case", "care.change_case"],
     Role.MATCHMAKER: ["care.view_case", "care.change_case"],
-    Role.CENTER_MANAGER: ["care.view_figures", "care.follow_up_survey"],
+    Role.CENTER_MANAGER: ["care.view_figures"],
     Role.ADMINISTRATOR: [
         "care.view_figures", "care.view_plan", "care.add_plan", "care.change_plan", "care.view_planversion",
         "care.add_planversion", "care.change_planversion", "care.view_auditevent", "care.view_outboundsms",

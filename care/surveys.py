@@ -28,6 +28,7 @@ from django.utils.translation import gettext_lazy
 from care import audit, registry, sms
 from care.errors import InvalidInput, InvalidState
 from care.models import Case, Survey
+from care.roles import Role
 
 VALID_DAYS = 14
 COMMENT_MAX = 1000
@@ -113,12 +114,14 @@ def survey_answer(*, token: str, rating, comment: str = "", call_back: bool = Fa
 
 
 def can_follow_up(user) -> bool:
-    return user.is_authenticated and user.has_perm("care.follow_up_survey")
+    """Only the center manager reads low ratings' comments: a role, not a permission, so that
+    no superuser or administrator reads them."""
+    return user.is_authenticated and user.has_role(Role.CENTER_MANAGER)
 
 
 def low_ratings_for_user(*, user, pending: bool = True):
     """The manager's follow-up list: answered surveys rated 1–2, oldest pending first (or the
-    ones followed up, newest first). Empty for anyone without care.follow_up_survey."""
+    ones followed up, newest first). Empty for anyone but the center manager."""
     if not can_follow_up(user):
         return Survey.objects.none()
     rows = Survey.objects.filter(rating__in=LOW_RATINGS, followed_up_at__isnull=pending)
@@ -181,7 +184,7 @@ def satisfaction_by_department(*, since=None, until=None) -> list[dict]:
     def row(label, data: dict) -> dict:
         answers = data.get("answers") or 0
         shown = answers == 0 or answers >= MIN_GROUP_SIZE
-        return {"label": label, "sent": data.get("sent") or 0, "answers": answers if shown else None,
+        return {"label": str(label), "sent": data.get("sent") or 0, "answers": answers if shown else None,
                 "average": round(data["average"], 2) if shown and data.get("average") is not None else None,
                 "distribution": [data.get(f"r{r}", 0) for r in RATINGS] if shown else None}
 

@@ -271,6 +271,7 @@ def figures_page(request):
         "charts": {"trend": data["trend"], "satisfaction": [
             {"label": row["label"], "average": row["average"]} for row in data["satisfaction"][:-1]]},
         "reports": figures.reports()[:24], "follow_ups": surveys.low_ratings_for_user(user=request.user).count(),
+        "can_follow_up": surveys.can_follow_up(request.user),
         "query": urlencode({"since": data["since"], "until": data["until"]})})
 
 

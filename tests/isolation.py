@@ -63,6 +63,8 @@ CHILD_SECRET = "花生过敏-CHILD-SECRET-8820"
 # the matchmakers. The contact they share: only the owner (it goes out by SMS, never on a page).
 MATCH_SECRET = "自我介绍-MATCH-SECRET-5531"
 MATCH_CONTACT = "wxMatchContact7719"
+# A low rating's comment: only the center manager reads it (on the follow-up list).
+SURVEY_SECRET = "服务太差-SURVEY-SECRET-2217"
 PNG = (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00\x1f\x15\xc4"
        b"\x89\x00\x00\x00\rIDATx\x9cc\xf8\xcf\xc0\xf0\x1f\x00\x05\x00\x01\xff\x89\x99=\x1d\x00\x00\x00\x00IEND"
        b"\xaeB`\x82")
@@ -112,6 +114,21 @@ class World:
         self._counseling()
         self._childcare()
         self._matchmaking()
+        self._figures()
+
+    def _figures(self):
+        """The owner rated the case 1 with a comment (SURVEY_SECRET) and allowed a call back;
+        last month's report of the figures is made."""
+        import hashlib
+
+        from care import figures, surveys
+        from care.models import Survey
+
+        token = "t" * 43
+        Survey.objects.create(case=self.case, department="legal", sent_at=timezone.now(),
+                              token_hash=hashlib.sha256(token.encode()).hexdigest())
+        self.survey = surveys.survey_answer(token=token, rating=1, comment=SURVEY_SECRET, call_back=True)
+        self.report = figures.report_last_month()
 
     def _counseling(self):
         """The owner's counseling appointment with ``counselor``: booked in two days at 10:00, then
@@ -244,7 +261,15 @@ class World:
 
     def snapshot(self):
         from care.claims.models import Claim, Invoice, PaymentBatch, Receipt
-        from care.models import AuditEvent, Case, CaseUserObjectPermission, OutboundSms, SmsOptOut
+        from care.models import (
+            AuditEvent,
+            Case,
+            CaseUserObjectPermission,
+            FiguresReport,
+            OutboundSms,
+            SmsOptOut,
+            Survey,
+        )
 
         case = Case.objects.get(pk=self.case.pk)
         legal = LegalCase.objects.get(pk=self.legal_case.pk)
@@ -263,7 +288,10 @@ class World:
                                                                 "updated_at")),
                 Invoice.objects.count(), Receipt.objects.count(), PaymentBatch.objects.count(),
                 # counseling
-                *self._counseling_snapshot(), *self._childcare_snapshot(), *self._matchmaking_snapshot())
+                *self._counseling_snapshot(), *self._childcare_snapshot(), *self._matchmaking_snapshot(),
+                # figures
+                list(Survey.objects.order_by("pk").values_list("followed_up_at", "follow_up_note")),
+                FiguresReport.objects.count())
 
     def _matchmaking_snapshot(self) -> tuple:
         from matchmaking.models import Block, EventSignup, HiddenFrom, Introduction, Photo, Profile, Report
@@ -342,6 +370,8 @@ CARE_STAFF = {"childcare_staff", "childcare_other"}
 # Who may read the owner's matchmaking profile and report: the owner and the matchmaker; its
 # contact: the owner only.
 MATCH_READERS = {"worker_owner", "matchmaker"}
+SURVEY_READERS = {"center_manager"}
+FIGURES = {"center_manager": 200, "administrator": 200}
 CONTACT_READERS = {"worker_owner"}
 # Who may see the SMS outbox and send a failed message again.
 OUTBOX = {"front_desk", "administrator"}
@@ -366,13 +396,20 @@ ENDPOINTS: list[Endpoint] = [
              {**_anon(True), **dict.fromkeys(["legal_assignee", "legal_other", "mediator", "arbitrator", *COUNSELORS,
                                               "claims_officer", "claims_reviewer", "childcare_staff",
                                               "childcare_other", "matchmaker", "other_arbitrator"], 200)}, 403),
-    Endpoint("figures", "get", lambda w: "/figures/",
-             {**_anon(True), "center_manager": 200, "administrator": 200}, 403),
+    Endpoint("figures", "get", lambda w: "/figures/", {**_anon(True), **FIGURES}, 403),
+    Endpoint("figures workbook", "get", lambda w: "/figures/export.xlsx", {**_anon(True), **FIGURES}, 403),
+    Endpoint("monthly report", "get", lambda w: f"/figures/reports/{w.report.month:%Y-%m}.xlsx",
+             {**_anon(True), **FIGURES}, 403),
+    Endpoint("low ratings to follow up", "get", lambda w: "/figures/follow-up/",
+             {**_anon(True), "center_manager": 200}, 403),
+    Endpoint("follow a low rating up", "post", lambda w: f"/figures/follow-up/{w.survey.pk}/",
+             {**_anon(True), "center_manager": 302}, 403, data={"note": "已致电"}, writers={"center_manager"}),
     Endpoint("admin case list", "get", lambda w: "/admin/care/case/",
              {"administrator": 200}, 302),
     Endpoint("admin case page", "get", lambda w: f"/admin/care/case/{w.case.pk}/change/",
              {"administrator": 200}, 302),
     # API
+    Endpoint("API figures", "get", lambda w: "/api/v1/figures/", {**_anon(False), **FIGURES}, 403),
     Endpoint("api case detail", "get", lambda w: f"/api/v1/cases/{w.case.pk}/",
              {**_anon(False), **dict.fromkeys(READERS, 200)}, 404),
     Endpoint("api case list", "get", lambda w: "/api/v1/cases/", _anon(False), 200),

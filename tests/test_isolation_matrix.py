@@ -26,6 +26,8 @@ from tests.isolation import (
     SECRET,
     SESSION_READERS,
     SESSION_SECRET,
+    SURVEY_READERS,
+    SURVEY_SECRET,
     World,
 )
 
@@ -97,6 +99,8 @@ def test_isolation(endpoint, actor, world):
         assert MATCH_SECRET not in body, f"{actor} read a matchmaking profile or report at {endpoint.name}"
     if actor not in CONTACT_READERS:
         assert MATCH_CONTACT not in body, f"{actor} read a member's contact at {endpoint.name}"
+    if actor not in SURVEY_READERS:
+        assert SURVEY_SECRET not in body, f"{actor} read a low rating's comment at {endpoint.name}"
     if endpoint.method == "post" and actor not in endpoint.writers:
         assert world.snapshot() == before, f"{actor}'s refused {endpoint.name} changed something"
     if endpoint.method == "post" and actor in endpoint.writers:

@@ -7,12 +7,6 @@ from django.conf import settings
 from django.db import migrations, models
 
 
-def sync_roles(apps, schema_editor):
-    from care.roles import sync_role_groups
-
-    sync_role_groups(apps)
-
-
 class Migration(migrations.Migration):
 
     dependencies = [
@@ -33,10 +27,6 @@ class Migration(migrations.Migration):
                 'verbose_name_plural': 'monthly reports',
                 'ordering': ['-month'],
             },
-        ),
-        migrations.AlterModelOptions(
-            name='survey',
-            options={'permissions': [('follow_up_survey', 'Can read low ratings and follow them up')], 'verbose_name': 'satisfaction survey', 'verbose_name_plural': 'satisfaction surveys'},
         ),
         migrations.AddField(
             model_name='survey',
@@ -66,5 +56,4 @@ class Migration(migrations.Migration):
             model_name='case',
             index=models.Index(condition=models.Q(('closed_at__isnull', False)), fields=['closed_at', 'department'], name='case_closed_idx'),
         ),
-        migrations.RunPython(sync_roles, migrations.RunPython.noop),
     ]
