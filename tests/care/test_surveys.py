@@ -147,7 +147,7 @@ def test_the_worker_rates_once_without_signing_in(sent):
     thanks = text(page(token))
     assert THANKS in thanks and 'name="rating"' not in thanks
     [event] = AuditEvent.objects.filter(event_type=surveys.SURVEY_ANSWERED)
-    assert event.new == {"case": survey.case_id, "rating": 4, "comment_given": True}
+    assert event.new == {"case": survey.case_id, "rating": 4, "comment_given": True, "call_back": False}
     assert COMMENT not in str(event.new)
 
 
@@ -350,7 +350,7 @@ def test_the_window_counts_answers_in_it_only():
 
 
 def satisfaction_rows(body: str) -> dict[str, list[str]]:
-    table = body.split("Satisfaction</h2>", 1)[1]
+    table = body.split('id="satisfaction-table"', 1)[1].split("</table>", 1)[0]
     cells = {}
     for row in re.findall(r"<tr>(.*?)</tr>", table, flags=re.S):
         values = [v.strip() for v in re.findall(r"<td>(.*?)</td>", row, flags=re.S)]
