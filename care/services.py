@@ -9,7 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from care import audit, permissions, registry, sms
+from care import audit, permissions, registry, sms, surveys
 from care.audit import CareEvent
 from care.errors import InvalidInput, InvalidState, NotAllowed
 from care.models import Case, Channel, ContactTime, ReferenceCounter, Stage, User, Worker
@@ -251,6 +251,7 @@ def case_close(*, case: Case, actor) -> Case:
     case.save(update_fields=["stage", "closed_at"])
     audit.record(actor=actor, event_type=CareEvent.CASE_CLOSED, subject=case, old=old, new={"stage": case.stage})
     _tell_worker(case, "request_closed")
+    surveys.survey_invite(case=case, actor=actor)  # how was the service? (the manager's figures)
     push_after_commit(queue_group(case.department), {"event": "closed", "reference": case.reference})
     return case
 

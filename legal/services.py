@@ -10,7 +10,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django_fsm import can_proceed
 
-from care import audit, sms
+from care import audit, sms, surveys
 from care import services as hall
 from care.errors import InvalidInput, InvalidState, NotAllowed
 from care.models import Case, Stage
@@ -247,6 +247,7 @@ def _follow_in_hall(legal_case: LegalCase, actor) -> None:
     elif legal_case.state in (LegalState.CLOSED, LegalState.DECLINED) and case.stage == Stage.IN_PROGRESS:
         case.close(timezone.now())
         case.save(update_fields=["stage", "closed_at"])
+        surveys.survey_invite(case=case, actor=actor)  # how was the service? (the manager's figures)
 
 
 def _set_deadline(legal_case: LegalCase, rule: str, start: datetime.date) -> Deadline:

@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django_fsm import can_proceed
 
-from care import audit, sms, uploads
+from care import audit, sms, surveys, uploads
 from care import permissions as hall_permissions
 from care import services as hall
 from care.claims import permissions, rules, selectors
@@ -468,6 +468,7 @@ def _follow_in_hall(claim: Claim, actor, transition: str) -> None:
     elif claim.state in (ClaimState.REJECTED, ClaimState.PAID) and case.stage == Stage.IN_PROGRESS:
         case.close(timezone.now())
         case.save(update_fields=["stage", "closed_at"])
+        surveys.survey_invite(case=case, actor=actor)  # how was the service? (the manager's figures)
     elif transition == "appeal" and case.stage == Stage.CLOSED:
         case.reopen()
         case.save(update_fields=["stage", "closed_at"])

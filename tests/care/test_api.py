@@ -127,7 +127,8 @@ def test_the_case_lifecycle_through_the_api(worker, officer):
     client = api(officer)
     assert post(client, f"/api/v1/cases/{case.pk}/take-up/").json()["assignee"] == officer.username
     assert post(client, f"/api/v1/cases/{case.pk}/close/").json()["stage"] == "closed"
-    assert list(AuditEvent.objects.values_list("event_type", flat=True)) == ["case.taken_up", "case.closed"]
+    assert list(AuditEvent.objects.values_list("event_type", flat=True)) == [
+        "case.taken_up", "case.closed", "survey.sent"]
 
 
 # --- reading -----------------------------------------------------------------------------------

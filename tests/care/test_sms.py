@@ -930,7 +930,8 @@ def test_closing_a_case_tells_the_worker(worker, officer):
     services.case_close(case=case, actor=officer)
 
     assert_tells(only_message("request_closed"), case)
-    assert [m.template for m in OutboundSms.objects.order_by("pk")] == ["request_taken_up", "request_closed"]
+    assert [m.template for m in OutboundSms.objects.order_by("pk")] == [
+        "request_taken_up", "request_closed", "survey_invite"]
 
 
 @pytest.mark.usefixtures("site")

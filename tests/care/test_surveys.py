@@ -428,3 +428,18 @@ def test_a_missed_appointment_asks_nothing(monkeypatch):
     clock.set(at(0, 10, 30))
     counseling_services.appointment_transition(appointment=appointment, actor=who, transition="no_show")
     assert not Survey.objects.exists() and not invitations()
+
+
+def test_a_case_that_ends_with_the_service_given_asks_for_a_rating_once():
+    from care.claims import services as claims
+    from tests.care.claims.helpers import file_claim, invoice
+
+    officer = staff(Role.CLAIMS_OFFICER, "claims")
+    claim = claims.claim_transition(claim=file_claim(invoices=[invoice("ISO0000031", "2800.00")]), actor=officer,
+                                    transition="start_review")
+    claims.claim_transition(claim=claim, actor=officer, transition="approve")
+    assert not Survey.objects.exists()  # approved is not yet delivered
+    claims.batch_mark_paid(batch=claims.batch_create(actor=officer), actor=officer)
+    [survey] = Survey.objects.all()
+    assert survey.case_id == claim.case_id and survey.department == "claims"
+    assert [m.template for m in invitations()] == ["survey_invite"]

@@ -191,8 +191,11 @@ def test_allowed_transition_moves_audits_follows_in_the_hall_and_tells_the_worke
     assert (event.actor, event.old, event.new) == (user, {"state": source},
                                                   {"state": target, "transition": transition})
     assert list(audit.verify()) == []
-    # One SMS to the worker: the reference and the hall's link, never the service's name.
-    assert OutboundSms.objects.count() == sms_before + 1
+    # One SMS to the worker: the reference and the hall's link, never the service's name; and,
+    # when the case ends with the service given (closed, declined), the satisfaction survey.
+    closes = HALL_STAGE_AFTER.get(target) == Stage.CLOSED
+    assert OutboundSms.objects.count() == sms_before + 1 + closes
+    assert OutboundSms.objects.filter(template="survey_invite").count() == closes
     [message] = OutboundSms.objects.filter(template="case_progress")
     assert (message.to, message.worker) == (worker.mobile, worker)
     assert case.reference in message.body
