@@ -26,7 +26,7 @@ from django.utils.translation import gettext_lazy
 from care import audit, registry, surveys
 from care.errors import InvalidInput
 from care.models import OPEN_STAGES, Case, FiguresReport, OutboundSms, SmsStatus, Stage
-from care.selectors import MIN_GROUP_SIZE
+from care.selectors import MIN_GROUP_SIZE, guard_total, shown
 
 FIGURES_EXPORTED = "figures.exported"
 REPORT_MADE = "figures.report_made"
@@ -167,21 +167,6 @@ def _local_midnight(day: datetime.date) -> datetime.datetime:
     return timezone.make_aware(datetime.datetime.combine(day, datetime.time()))
 
 
-# --- suppression ---------------------------------------------------------------------------------
-
-
-def shown(n):
-    """A count about people: None below the minimum group size (0 is shown)."""
-    return n if n is None or n == 0 or n >= MIN_GROUP_SIZE else None
-
-
-def _guard_total(parts: list, total):
-    """The whole hall's count, unless the suppressed parts add up to a group too small to show:
-    then the total less the parts shown would give them back."""
-    hidden = sum(raw for raw, show in parts if show is None)
-    return None if 0 < hidden < MIN_GROUP_SIZE else shown(total)
-
-
 def _days(value: datetime.timedelta | None) -> float | None:
     return None if value is None else round(value.total_seconds() / 86400, 1)
 
@@ -229,9 +214,8 @@ def services_table(period: Period) -> list[dict]:
     rows = [_service_row(d.label, per.get(d.code, {}), d.code) for d in departments]
     hall = _service_row(_("Whole hall"), total)
     for key in COUNT_KEYS:
-        hall[key] = _guard_total([(per.get(d.code, {}).get(key) or 0, row[key]) for d, row in zip(departments, rows,
-                                                                                               strict=True)],
-                                 total.get(key) or 0)
+        parts = [(per.get(d.code, {}).get(key) or 0, r[key]) for d, r in zip(departments, rows, strict=True)]
+        hall[key] = guard_total(parts, total.get(key) or 0)
     return [*rows, hall]
 
 

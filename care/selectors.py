@@ -99,6 +99,19 @@ def worker_for_user(*, user) -> Worker | None:
 MIN_GROUP_SIZE = 5
 
 
+def shown(n):
+    """A count about people for the figures: None below the minimum group size (0 is shown)."""
+    return n if n is None or n == 0 or n >= MIN_GROUP_SIZE else None
+
+
+def guard_total(parts: list[tuple[int, int | None]], total: int):
+    """A total over parts (each: its count, and what is shown of it): None when the parts
+    suppressed add up to fewer than the minimum group size, since the total less the parts shown
+    would give them back."""
+    hidden = sum(raw for raw, show in parts if show is None)
+    return None if 0 < hidden < MIN_GROUP_SIZE else shown(total)
+
+
 def worker_by_mobile(*, mobile: str) -> Worker | None:
     return Worker.objects.filter(mobile=mobile).select_related("user").first()
 

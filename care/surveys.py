@@ -167,7 +167,7 @@ def satisfaction_by_department(*, since=None, until=None) -> list[dict]:
     of each rating, for surveys answered in [since, until). Aggregated in the database; with
     fewer than MIN_GROUP_SIZE answers only the count of surveys sent is shown, and the whole
     hall's answers are hidden too when they would give a hidden department back."""
-    from care.selectors import MIN_GROUP_SIZE
+    from care.selectors import guard_total, shown
 
     window = Q()
     if since is not None:
@@ -182,19 +182,19 @@ def satisfaction_by_department(*, since=None, until=None) -> list[dict]:
                                      average=Avg("rating", filter=answered), **counts)
 
     def row(label, data: dict) -> dict:
-        answers = data.get("answers") or 0
-        shown = answers == 0 or answers >= MIN_GROUP_SIZE
-        return {"label": str(label), "sent": data.get("sent") or 0, "answers": answers if shown else None,
-                "average": round(data["average"], 2) if shown and data.get("average") is not None else None,
-                "distribution": [data.get(f"r{r}", 0) for r in RATINGS] if shown else None}
+        answers = shown(data.get("answers") or 0)
+        visible = answers is not None
+        return {"label": str(label), "sent": data.get("sent") or 0, "answers": answers,
+                "average": round(data["average"], 2) if visible and data.get("average") is not None else None,
+                "distribution": [data.get(f"r{r}", 0) for r in RATINGS] if visible else None}
 
     rows = [row(d.label, per.get(d.code, {})) for d in registry.departments()]
     hall = row(_("Whole hall"), total)
     # The hall less the departments shown would give back a hidden department: the hall's answers
     # are shown only when what is hidden adds up to a group large enough on its own.
-    hidden = sum(per.get(d.code, {}).get("answers") or 0
-                 for d, shown in zip(registry.departments(), rows, strict=True) if shown["answers"] is None)
-    if 0 < hidden < MIN_GROUP_SIZE:
+    parts = [(per.get(d.code, {}).get("answers") or 0, r["answers"])
+             for d, r in zip(registry.departments(), rows, strict=True)]
+    if hall["answers"] and guard_total(parts, hall["answers"]) is None:
         hall.update(answers=None, average=None, distribution=None)
     rows.append(hall)
     return rows
