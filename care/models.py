@@ -151,8 +151,10 @@ class Case(FSMModelMixin, models.Model):
             models.Index(fields=["worker", "-opened_at"], name="case_worker_idx"),
             # The manager's figures (care.figures) count by the day a case was opened or ended.
             models.Index(fields=["opened_at", "department"], name="case_opened_idx"),
-            models.Index(fields=["closed_at", "department"], name="case_closed_idx",
+            models.Index(fields=["closed_at", "department"], name="case_closed_idx", include=["stage", "opened_at"],
                          condition=models.Q(closed_at__isnull=False)),
+            models.Index(fields=["department", "due_at"], name="case_open_idx",
+                         condition=models.Q(stage__in=OPEN_STAGES)),
         ]
 
     def __str__(self) -> str:

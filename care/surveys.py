@@ -163,23 +163,24 @@ def survey_follow_up(*, survey_id, actor, note: str) -> Survey:
 
 
 def satisfaction_by_department(*, since=None, until=None) -> list[dict]:
-    """Per department, and for the whole hall (last row): answers, sent, average and the count
-    of each rating, for surveys answered in [since, until). Aggregated in the database; with
+    """Per department, and for the whole hall (last row): the surveys sent in [since, until),
+    and the answers, their average and the count of each rating, of the surveys answered in it.
+    Aggregated in the database; with
     fewer than MIN_GROUP_SIZE answers only the count of surveys sent is shown, and the whole
     hall's answers are hidden too when they would give a hidden department back."""
     from care.selectors import guard_total, shown
 
-    window = Q()
-    if since is not None:
-        window &= Q(answered_at__gte=since)
-    if until is not None:
-        window &= Q(answered_at__lt=until)
-    answered = Q(answered_at__isnull=False) & window
+    def window(field: str) -> Q:
+        return Q(**{f"{field}__gte": since} if since is not None else {}) & Q(
+            **{f"{field}__lt": until} if until is not None else {})
+
+    sent, answered = window("sent_at"), Q(answered_at__isnull=False) & window("answered_at")
     counts = {f"r{r}": Count("id", filter=answered & Q(rating=r)) for r in RATINGS}
-    per = {row["department"]: row for row in Survey.objects.values("department").annotate(
-        sent=Count("id"), answers=Count("id", filter=answered), average=Avg("rating", filter=answered), **counts)}
-    total = Survey.objects.aggregate(sent=Count("id"), answers=Count("id", filter=answered),
-                                     average=Avg("rating", filter=answered), **counts)
+    aggregates = {"sent": Count("id", filter=sent), "answers": Count("id", filter=answered),
+                  "average": Avg("rating", filter=answered), **counts}
+    surveys = Survey.objects.all() if since is None and until is None else Survey.objects.filter(sent | answered)
+    per = {row["department"]: row for row in surveys.values("department").annotate(**aggregates)}
+    total = surveys.aggregate(**aggregates)
 
     def row(label, data: dict) -> dict:
         answers = shown(data.get("answers") or 0)

@@ -351,3 +351,13 @@ def test_the_administrator_sees_figures_but_not_the_comments(worker):
 def test_a_high_rating_cannot_be_followed_up(worker):
     survey = answer(worker, 5, call_back=True)
     assert manager_client().post(f"/figures/follow-up/{survey.pk}/", {"note": "x"}).status_code == 404
+
+
+def test_surveys_sent_are_counted_in_the_period(worker):
+    for days_ago in (100, 90, 2, 1, 0):
+        case = CaseFactory(worker=worker, department="legal")
+        Survey.objects.create(case=case, department="legal", token_hash=f"{case.pk:064d}",
+                              sent_at=timezone.now() - days_ago * DAY)
+    period = Period(today() - 27 * DAY, today())
+    legal = next(r for r in figures.hall_figures(period)["satisfaction"] if r["label"] == "Legal aid")
+    assert legal["sent"] == 3 and legal["answers"] == 0
