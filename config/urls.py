@@ -18,6 +18,7 @@ urlpatterns = [
     path("childcare/", include("childcare.urls")),
     path("matchmaking/", include("matchmaking.urls")),
     path("sign/", include("legal.signing_urls")),  # agreement signing by personal link (ADR 0009)
+    path("meet/", include("legal.video_urls")),  # video hearings by personal link (ADR 0017)
     path("admin/", admin.site.urls),
     path("", include("care.urls")),
 ]

@@ -4,6 +4,7 @@ legal.api_urls."""
 from django.urls import path
 
 from legal import hearing_views as views
+from legal import video_views
 
 urlpatterns = [
     path("hearings/", views.my_hearings, name="my_hearings"),
@@ -12,4 +13,6 @@ urlpatterns = [
     path("hearings/<int:hearing_id>/reschedule/", views.hearing_reschedule, name="hearing_reschedule"),
     path("hearings/<int:hearing_id>/cancel/", views.hearing_cancel, name="hearing_cancel"),
     path("hearings/<int:hearing_id>/outcome/", views.hearing_outcome, name="hearing_outcome"),
+    path("hearings/<int:hearing_id>/room/", video_views.hearing_room, name="hearing_room"),
+    path("hearings/<int:hearing_id>/attendance/", video_views.attendance, name="hearing_attendance"),
 ]

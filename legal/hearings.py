@@ -30,7 +30,7 @@ from care import permissions as hall
 from care.errors import InvalidInput, InvalidState, NotAllowed
 from care.roles import Role
 from care.validators import normalize_mobile
-from legal import deadlines, permissions
+from legal import deadlines, permissions, video
 from legal import services as legal_services
 from legal.models import Hearing, HearingState, LegalCase, LegalState
 
@@ -277,6 +277,8 @@ def hearing_schedule(*, legal_case: LegalCase, actor, arbitrator, starts_at, end
         new["short_notice_reason"] = reason
     audit.record(actor=actor, event_type=HearingEvent.SCHEDULED, subject=legal_case, old={"state": old}, new=new)
     _tell_parties(hearing, "hearing_scheduled")
+    if hearing.is_video:
+        video.room_prepare(hearing=hearing, actor=actor)  # the room, and the personal links by SMS
     return hearing
 
 
@@ -316,6 +318,8 @@ def hearing_reschedule(*, hearing: Hearing, actor, starts_at, ends_at, place=_UN
     audit.record(actor=actor, event_type=HearingEvent.RESCHEDULED, subject=legal_case,
                  old={"hearing": hearing.pk, **old}, new=new)
     _tell_parties(hearing, "hearing_rescheduled")
+    if hearing.is_video:
+        video.room_prepare(hearing=hearing, actor=actor)  # moved online: the room and its links
     return hearing
 
 

@@ -292,3 +292,168 @@ class Signature(models.Model):
             # Several representatives of the employer may sign: one signature per party and number.
             models.UniqueConstraint(fields=["document", "party", "mobile"], name="one_signature_per_signatory"),
         ]
+
+
+# --- added for cloud arbitration (legal.video, ADR 0017) --------------------------------------
+
+
+class RoomState(models.TextChoices):
+    SCHEDULED = "scheduled", _("Scheduled")
+    OPEN = "open", _("Open: the waiting room")
+    IN_SESSION = "in_session", _("In session")
+    PAUSED = "paused", _("Paused")
+    ENDED = "ended", _("Ended")
+
+
+LIVE_ROOM_STATES = (RoomState.OPEN, RoomState.IN_SESSION, RoomState.PAUSED)
+
+
+class VideoRoom(FSMModelMixin, models.Model):
+    """The live room of a video hearing (云仲裁): one per hearing held by video. The media go
+    through a provider chosen by settings (``VIDEO_PROVIDER``: built-in WebRTC or Twilio Video);
+    ``provider_room`` is the provider's name for the room (a Twilio room SID)."""
+
+    hearing = models.OneToOneField(Hearing, on_delete=models.CASCADE, related_name="room")
+    state = FSMField(_("state"), default=RoomState.SCHEDULED, choices=RoomState.choices, protected=True)
+    provider = models.CharField(max_length=20)
+    provider_room = models.CharField(max_length=64, blank=True)
+    recorded = models.BooleanField(_("recorded"), default=False)
+    # The side the mediator has taken into the private room (背靠背), if any.
+    private_side = models.CharField(max_length=10, blank=True)
+    opened_at = models.DateTimeField(null=True, blank=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+
+    @transition(field=state, source=RoomState.SCHEDULED, target=RoomState.OPEN)
+    def open(self, at):
+        self.opened_at = at
+
+    @transition(field=state, source=[RoomState.OPEN, RoomState.PAUSED], target=RoomState.IN_SESSION)
+    def start(self):
+        pass
+
+    @transition(field=state, source=RoomState.IN_SESSION, target=RoomState.PAUSED)
+    def pause(self):
+        pass
+
+    @transition(field=state, source=[RoomState.SCHEDULED, *LIVE_ROOM_STATES], target=RoomState.ENDED)
+    def end(self, at):
+        self.ended_at, self.private_side = at, ""
+
+
+class ParticipantRole(models.TextChoices):
+    ARBITRATOR = "arbitrator", _("Arbitrator")
+    WORKER = "worker", _("Worker")
+    WORKER_REP = "worker_rep", _("Worker's representative")
+    EMPLOYER_REP = "employer_rep", _("Employer's representative")
+    LEGAL_OFFICER = "legal_officer", _("Legal aid officer")
+
+
+# The sides of a mediation: who goes into the private room together.
+SIDES = {
+    ParticipantRole.WORKER: "worker", ParticipantRole.WORKER_REP: "worker", ParticipantRole.LEGAL_OFFICER: "worker",
+    ParticipantRole.EMPLOYER_REP: "employer",
+}
+
+
+class ParticipantState(models.TextChoices):
+    INVITED = "invited", _("Invited")
+    CHECKING = "checking", _("Checking camera and microphone")
+    WAITING = "waiting", _("In the waiting room")
+    IN_SESSION = "in_session", _("In session")
+    PRIVATE = "private", _("In the private room")
+    DISCONNECTED = "disconnected", _("Disconnected")
+    LEFT = "left", _("Left")
+    REMOVED = "removed", _("Removed")
+
+
+# Admitted: media flow to and from them (within their space: the room or the private room).
+ADMITTED_STATES = (ParticipantState.IN_SESSION, ParticipantState.PRIVATE)
+
+
+class Participant(FSMModelMixin, models.Model):
+    """Someone invited to a video hearing. Staff and the worker join signed in; the other parties
+    by the personal link of their SMS, whose token is kept only as a hash and is bound to the
+    first device that opens it (``device_hash``)."""
+
+    room = models.ForeignKey(VideoRoom, on_delete=models.CASCADE, related_name="participants")
+    role = models.CharField(_("role"), max_length=20, choices=ParticipantRole.choices)
+    name = models.CharField(_("name"), max_length=50)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
+                             related_name="+")
+    mobile = models.CharField(max_length=16, blank=True)
+    token_hash = models.CharField(max_length=64, unique=True, null=True, blank=True)
+    device_hash = models.CharField(max_length=64, blank=True)
+    state = FSMField(_("state"), default=ParticipantState.INVITED, choices=ParticipantState.choices, protected=True)
+    admitted = models.BooleanField(default=False)  # once admitted, a reconnect goes straight back in
+    muted = models.BooleanField(default=False)
+    consent_at = models.DateTimeField(_("consent to recording"), null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["room", "pk"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def side(self) -> str:
+        return SIDES.get(self.role, "")
+
+    @transition(field=state, source=[ParticipantState.INVITED, ParticipantState.LEFT, ParticipantState.CHECKING],
+                target=ParticipantState.CHECKING)
+    def check_devices(self):
+        pass
+
+    @transition(field=state, source=ParticipantState.CHECKING, target=ParticipantState.WAITING)
+    def wait(self, consent_at):
+        self.consent_at = self.consent_at or consent_at
+
+    @transition(field=state, source=ParticipantState.WAITING, target=ParticipantState.IN_SESSION)
+    def admit(self):
+        self.admitted = True
+
+    @transition(field=state, source=ParticipantState.IN_SESSION, target=ParticipantState.PRIVATE)
+    def go_private(self):
+        pass
+
+    @transition(field=state, source=ParticipantState.PRIVATE, target=ParticipantState.IN_SESSION)
+    def come_back(self):
+        pass
+
+    @transition(field=state, source=[ParticipantState.WAITING, *ADMITTED_STATES, ParticipantState.CHECKING],
+                target=ParticipantState.DISCONNECTED)
+    def drop(self):
+        pass
+
+    @transition(field=state, source=ParticipantState.DISCONNECTED, target=ParticipantState.IN_SESSION,
+                conditions=[lambda p: p.admitted])
+    def rejoin(self):
+        pass
+
+    @transition(field=state, source=ParticipantState.DISCONNECTED, target=ParticipantState.WAITING,
+                conditions=[lambda p: not p.admitted])
+    def rejoin_waiting(self):
+        pass
+
+    @transition(field=state, source=[ParticipantState.CHECKING, ParticipantState.WAITING, *ADMITTED_STATES,
+                                     ParticipantState.DISCONNECTED], target=ParticipantState.LEFT)
+    def leave(self):
+        pass
+
+    @transition(field=state, source=[ParticipantState.INVITED, ParticipantState.CHECKING, ParticipantState.WAITING,
+                                     *ADMITTED_STATES, ParticipantState.DISCONNECTED, ParticipantState.LEFT],
+                target=ParticipantState.REMOVED)
+    def remove(self):
+        self.admitted = False
+
+
+class ProviderCallback(models.Model):
+    """A video provider's status callback, stored raw (and its signature's verdict) before it is
+    processed, so that nothing the provider said is lost when processing fails."""
+
+    provider = models.CharField(max_length=20)
+    received_at = models.DateTimeField(default=timezone.now)
+    body = models.TextField()
+    signature_valid = models.BooleanField(default=False)
+    processed_at = models.DateTimeField(null=True, blank=True)
+    error = models.CharField(max_length=300, blank=True)

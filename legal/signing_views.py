@@ -38,8 +38,9 @@ class SignForm(forms.Form):
     )
 
 
-def _private(view):
-    """The party's pages: the token is in the address, so no cache, no referrer, no index."""
+def personal_link_page(view):
+    """A page reached by a personal link (an agreement to sign, a video hearing): the token is in
+    the address, so no cache, no referrer, no index."""
 
     @wraps(view)
     def wrapper(request, *args, **kwargs):
@@ -89,7 +90,7 @@ def _sign_page(request, token: str, form: SignForm, *, status: int = 200, error:
     }, status=status)
 
 
-@_private
+@personal_link_page
 @require_http_methods(["GET", "POST"])
 def sign(request, token: str):
     if request.method != "POST":
@@ -107,7 +108,7 @@ def sign(request, token: str):
     return redirect("signing:sign", token=token)
 
 
-@_private
+@personal_link_page
 @require_GET
 def sign_document(request, token: str):
     """The agreement as a PDF, shown by the browser (``?download=1``: saved instead, for a

@@ -47,6 +47,7 @@ HEARING_TEMPLATES = [
     "hearing_scheduled_party",
     "hearing_rescheduled_party",
     "hearing_cancelled_party",
+    "video_join",  # the personal link to a video hearing's room (legal.video)
 ]
 
 

@@ -1,0 +1,64 @@
+"""Pages of cloud arbitration (legal.video, ADR 0017).
+
+- ``/meet/<token>/`` (no sign-in: the personal link of the SMS is the proof): the room, for a
+  worker or a representative. The link is bound to the first device that opens it (a cookie).
+- ``/legal/hearings/<id>/room/`` (signed in): the room, for the arbitrator, the legal aid
+  officer and the worker of the case.
+- ``/legal/hearings/<id>/attendance/``: the attendance log, for those who may read the hearing.
+
+Both room pages show the same page (legal/video_room.html): the camera and microphone check,
+the consent to the recording, the waiting room, the session and, for the arbitrator, the
+controls. Everything after the page is loaded goes through the room's websocket
+(legal.consumers), which knows the participant from the session."""
+
+import secrets
+
+from django.conf import settings
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import render
+from django.urls import reverse
+
+from care.errors import HallError, NotAllowed
+from legal import hearings, video, video_providers
+from legal.consumers import session_key
+from legal.signing_views import personal_link_page
+
+DEVICE_COOKIE_AGE = 2 * 24 * 3600
+
+
+def _room_page(request, participant, *, device: str = ""):
+    try:
+        participant = video.join(participant=participant, device=device)
+    except HallError as refusal:
+        status = 403 if isinstance(refusal, NotAllowed) else 409
+        return render(request, "legal/video_refused.html", {"message": refusal.message}, status=status)
+    room = participant.room
+    request.session[session_key(room.pk)] = participant.pk
+    config = {"room": room.pk, "me": participant.pk, "chair": video.is_chair(participant),
+              "recorded": room.recorded, "socket": f"/ws/meet/{room.pk}/",
+              "media": video_providers.access(room, participant)}
+    return render(request, "legal/video_room.html", {
+        "participant": participant, "room": room, "hearing": room.hearing, "config": config,
+        "chair": video.is_chair(participant)})
+
+
+@personal_link_page
+def join(request, token: str):
+    participant = video.participant_for_token(token)
+    device = request.COOKIES.get(video.DEVICE_COOKIE) or secrets.token_urlsafe(24)
+    response = _room_page(request, participant, device=device)
+    response.set_cookie(video.DEVICE_COOKIE, device, max_age=DEVICE_COOKIE_AGE, httponly=True, samesite="Lax",
+                        secure=settings.SESSION_COOKIE_SECURE, path=reverse("meet:join", args=[token]))
+    return response
+
+
+@login_required
+def hearing_room(request, hearing_id: int):
+    return _room_page(request, video.participant_for_user(hearing_id=hearing_id, user=request.user))
+
+
+@login_required
+def attendance(request, hearing_id: int):
+    hearing = hearings.hearing_get_for_user(hearing_id=hearing_id, user=request.user)
+    return render(request, "legal/video_attendance.html",
+                  {"hearing": hearing, "rows": video.attendance(hearing=hearing)})
