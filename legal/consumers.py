@@ -42,7 +42,8 @@ class VideoRoomConsumer(AsyncJsonWebsocketConsumer):
         self.left = False
         await self.channel_layer.group_add(video.room_group(self.room_id), self.channel_name)
         await self.channel_layer.group_add(personal_group(self.room_id, self.participant_id), self.channel_name)
-        await self._send_state()
+        # Everyone looks again: a participant coming back is offered the media again.
+        await self.channel_layer.group_send(video.room_group(self.room_id), {"type": "hall.event", "event": "roster"})
 
     async def disconnect(self, code):
         if getattr(self, "participant_id", None) is None:

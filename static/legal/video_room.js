@@ -44,6 +44,7 @@
       $("check-result").textContent = strings.devices_failed;
     }
   }
+  const devices = startDevices(); // peers are connected once the camera is on (or has failed)
   $("ready").addEventListener("click", () => {
     const consent = $("consent");
     if (consent && !consent.checked) { error(strings.consent_needed); return; }
@@ -107,6 +108,7 @@
   function closeAll() { Array.from(peers.keys()).forEach(hangUp); }
 
   async function onSignal(from, data) {
+    await devices;
     const pc = connection(from);
     if (data.kind === "offer") {
       await pc.setRemoteDescription({ type: "offer", sdp: data.sdp });
@@ -139,7 +141,16 @@
     // Connect to the peers given, and only to them; the lower id makes the offer.
     const wanted = new Set(next.peers);
     Array.from(peers.keys()).forEach((id) => { if (!wanted.has(id)) hangUp(id); });
-    next.peers.forEach((id) => { if (!peers.has(id) && me.id < id) offer(id); });
+    devices.then(() => next.peers.forEach((id) => {
+      if (state !== next || me.id > id) return;
+      const pc = peers.get(id);
+      if (pc && pc.connectionState === "failed") hangUp(id);
+      if (!peers.has(id)) offer(id);
+      // An offer sent before the peer's socket was there is sent again (a peer coming back).
+      else if (pc.signalingState === "have-local-offer") {
+        send({ type: "signal", to: id, data: { kind: "offer", sdp: pc.localDescription.sdp } });
+      }
+    }));
     if (me.chair) renderControls(next);
   }
 
@@ -170,6 +181,7 @@
         b.type = "button";
         b.className = "small outline";
         b.textContent = label;
+        b.dataset.action = message.type;
         b.addEventListener("click", () => send(message));
         actions.append(b);
       };
@@ -206,6 +218,5 @@
     };
   }
 
-  startDevices();
   connect();
 })();
