@@ -38,8 +38,10 @@ from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
 TWILIO_API_HOST = "api.twilio.com"
-# api.twilio.com, and the edge/region forms the SDK derives from it (api.sydney.au1.twilio.com).
-_API_HOST_RE = re.compile(r"^api(?:\.[a-z0-9-]+){0,2}\.twilio\.com$", re.IGNORECASE)
+# api.twilio.com (SMS) and video.twilio.com (video rooms, legal.video_providers), and the
+# edge/region forms the SDK derives from them (api.sydney.au1.twilio.com). Their paths do not
+# overlap (/2010-04-01/..., /v1/Rooms...), so one base serves both.
+_API_HOST_RE = re.compile(r"^(?:api|video)(?:\.[a-z0-9-]+){0,2}\.twilio\.com$", re.IGNORECASE)
 _LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
 
 
@@ -65,7 +67,8 @@ class RedirectingTwilioHttpClient(TwilioHttpClient):
         host = parts.hostname or ""
         if not _API_HOST_RE.match(host):
             raise ValueError(
-                f"make_twilio_client(api_base={self.api_base!r}) only redirects {TWILIO_API_HOST}; "
+                f"make_twilio_client(api_base={self.api_base!r}) only redirects {TWILIO_API_HOST} and "
+                f"video.twilio.com; "
                 f"refusing to send a request for {host!r} anywhere"
             )
         return urlunsplit((self._base_scheme, self._base_netloc, self._base_path + parts.path, parts.query, ""))

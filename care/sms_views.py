@@ -22,6 +22,14 @@ SESSION_MOBILE = "signin_mobile"
 SESSION_VERIFIED = "signin_verified_mobile"
 
 
+def twilio_signature_valid(request) -> bool:
+    """Whether Twilio signed this POST with our auth token (for our public address, SITE_URL)."""
+    signature = request.headers.get("X-Twilio-Signature", "")
+    url = f"{settings.SITE_URL}{request.get_full_path()}"
+    token = settings.TWILIO_AUTH_TOKEN
+    return bool(token and signature and RequestValidator(token).validate(url, request.POST.dict(), signature))
+
+
 def twilio_signed(view):
     """Only requests signed by Twilio with our auth token get through (403 otherwise)."""
 
@@ -29,10 +37,7 @@ def twilio_signed(view):
     @csrf_exempt
     @require_POST
     def wrapped(request, *args, **kwargs):
-        signature = request.headers.get("X-Twilio-Signature", "")
-        url = f"{settings.SITE_URL}{request.get_full_path()}"
-        token = settings.TWILIO_AUTH_TOKEN
-        if not (token and signature and RequestValidator(token).validate(url, request.POST.dict(), signature)):
+        if not twilio_signature_valid(request):
             return HttpResponseForbidden("invalid signature")
         return view(request, *args, **kwargs)
 

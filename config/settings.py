@@ -218,6 +218,19 @@ TWILIO_MESSAGING_SERVICE_SID = os.environ.get("TWILIO_MESSAGING_SERVICE_SID", ""
 # Base URL of the Twilio REST API; tests point it at a local server.
 TWILIO_API_BASE = os.environ.get("TWILIO_API_BASE", "")
 
+# --- Video hearings (legal.video_providers, ADR 0017) -------------------------------------------
+# "builtin": browser-to-browser WebRTC, no outside account (small hearings); "twilio": Twilio
+# Video group rooms, which need an API key (TWILIO_API_KEY_SID / _SECRET) besides the account.
+VIDEO_PROVIDER = os.environ.get("VIDEO_PROVIDER", "builtin")
+# STUN/TURN servers for the built-in provider, as the JSON list RTCPeerConnection takes, e.g.
+# [{"urls": "stun:stun.example.org:3478"}, {"urls": "turn:turn.example.org", "username": "u", "credential": "c"}]
+VIDEO_ICE_SERVERS = json.loads(os.environ.get("VIDEO_ICE_SERVERS", "[]"))
+TWILIO_API_KEY_SID = os.environ.get("TWILIO_API_KEY_SID", "")
+TWILIO_API_KEY_SECRET = (secret("TWILIO_API_KEY_SECRET") if PRODUCTION and VIDEO_PROVIDER == "twilio"
+                         else os.environ.get("TWILIO_API_KEY_SECRET", ""))
+# An access token to a Twilio room lives this long: enough to connect (and reconnect), no more.
+VIDEO_TOKEN_SECONDS = int(os.environ.get("VIDEO_TOKEN_SECONDS", "600"))
+
 # --- Internationalisation ---------------------------------------------------------------------
 LANGUAGE_CODE = "zh-hans"
 LANGUAGES = [("zh-hans", _("Simplified Chinese")), ("en", _("English"))]
@@ -233,6 +246,7 @@ STATICFILES_DIRS = [
     BASE_DIR / "static",
     ("vendor/pico", BASE_DIR / "node_modules" / "@picocss" / "pico" / "css"),
     ("vendor/chartjs", BASE_DIR / "node_modules" / "chart.js" / "dist"),
+    ("vendor/twilio-video", BASE_DIR / "node_modules" / "twilio-video" / "dist"),
 ]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
@@ -305,6 +319,8 @@ SECURE_CSP = {
     "base-uri": [CSP.SELF],
     "object-src": [CSP.NONE],
 }
+if VIDEO_PROVIDER == "twilio":  # the twilio-video library talks to Twilio's signalling servers
+    SECURE_CSP["connect-src"] = [*SECURE_CSP["connect-src"], "https://*.twilio.com", "wss://*.twilio.com"]
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_AGE = 8 * 3600
 X_FRAME_OPTIONS = "DENY"

@@ -12,8 +12,8 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.http import Http404
 
 from care.errors import HallError
-from legal import video
-from legal.models import Participant, ParticipantState, RoomState, VideoRoom
+from legal import video, video_providers
+from legal.models import ADMITTED_STATES, Participant, ParticipantState, RoomState, VideoRoom
 
 NOT_A_PARTICIPANT = 4403
 GONE = 4410
@@ -124,10 +124,14 @@ class VideoRoomConsumer(AsyncJsonWebsocketConsumer):
         room = me.room
         people = list(room.participants.all())
         peers = [p.pk for p in people if video.can_signal(me, p, room)]
+        space = video.space_of(me, room)
         view = {"type": "state", "room": {"state": room.state, "private_side": room.private_side,
                                           "recorded": room.recorded},
-                "me": {"id": me.pk, "state": me.state, "muted": me.muted, "chair": video.is_chair(me)},
+                "me": {"id": me.pk, "state": me.state, "muted": me.muted, "chair": video.is_chair(me),
+                       "space": space},
                 "peers": peers, "names": {p.pk: p.name for p in people if p.pk in peers}}
+        if me.state in ADMITTED_STATES and room.state in (RoomState.IN_SESSION, RoomState.PAUSED):
+            view["media"] = video_providers.media_access(room, me, space)
         if video.is_chair(me):
             view["roster"] = video.roster(room)
         return view

@@ -46,3 +46,26 @@ def flag_deadlines() -> int:
     return warned
 
 
+
+
+@task()
+def video_rooms_create(room_id: int) -> str:
+    """A video hearing's room opened with Twilio Video: make its Twilio rooms (idempotent: a
+    room that exists is looked up). Failing (Twilio down), the task fails and is run again by
+    whoever retries it; the page keeps saying the video is not ready."""
+    from legal import video_providers
+    from legal.models import VideoRoom
+
+    room = VideoRoom.objects.get(pk=room_id)
+    sids = video_providers.create_twilio_rooms(room)
+    VideoRoom.objects.filter(pk=room_id).update(provider_room=sids["main"])
+    return sids["main"]
+
+
+@task()
+def video_rooms_end(room_id: int) -> str:
+    from legal import video_providers
+    from legal.models import VideoRoom
+
+    video_providers.end_twilio_rooms(VideoRoom.objects.get(pk=room_id))
+    return "completed"

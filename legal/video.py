@@ -32,6 +32,7 @@ from care.errors import InvalidInput, InvalidState, NotAllowed
 from care.models import AuditEvent
 from care.realtime import push_after_commit
 from care.validators import normalize_mobile
+from legal import video_providers
 from legal.models import (
     ADMITTED_STATES,
     LIVE_ROOM_STATES,
@@ -148,10 +149,10 @@ def can_signal(sender: Participant, target: Participant, room: VideoRoom) -> boo
         return False
     if sender.state not in ADMITTED_STATES or target.state not in ADMITTED_STATES:
         return False
-    return _space(sender, room) == _space(target, room)
+    return space_of(sender, room) == space_of(target, room)
 
 
-def _space(participant: Participant, room: VideoRoom) -> str:
+def space_of(participant: Participant, room: VideoRoom) -> str:
     """"main" or "private". The chair follows the side they took into the private room."""
     if not room.private_side:
         return "main"
@@ -202,9 +203,7 @@ def room_prepare(*, hearing: Hearing, actor, recorded: bool = False) -> VideoRoo
     existing = VideoRoom.objects.filter(hearing=hearing).first()
     if existing is not None:
         return existing
-    from legal.video_providers import provider_name
-
-    room = VideoRoom.objects.create(hearing=hearing, provider=provider_name(), recorded=recorded)
+    room = VideoRoom.objects.create(hearing=hearing, provider=video_providers.provider_name(), recorded=recorded)
     legal_case = hearing.legal_case
     case = legal_case.case
     people = [(ParticipantRole.ARBITRATOR, hearing.arbitrator.get_full_name() or hearing.arbitrator.username,
@@ -281,6 +280,11 @@ def room_step(*, room: VideoRoom, actor: Participant, step: str) -> VideoRoom:
     else:
         transition()
     room.save()
+    if room.provider == video_providers.TWILIO and step in ("open", "end"):
+        from legal import tasks  # the provider's rooms are made (and closed) outside the transaction
+
+        task = tasks.video_rooms_create if step == "open" else tasks.video_rooms_end
+        transaction.on_commit(lambda: task.enqueue(room.pk))
     if step == "end":
         for participant in room.participants.select_for_update().exclude(
                 state__in=(ParticipantState.LEFT, ParticipantState.REMOVED, ParticipantState.INVITED)):
@@ -484,3 +488,34 @@ def private_room(*, room: VideoRoom, actor: Participant, side: str) -> VideoRoom
     _push(room, "roster")
     _push(room, "spaces", private_side=side)
     return room
+
+
+# --- the provider's callbacks ----------------------------------------------------------------------
+
+
+def provider_callback(*, room_id: int, provider: str, payload: dict, body: str, signature_valid: bool):
+    """A status callback of the video provider: stored raw first (in its own transaction, so it
+    stays whatever happens next), then, if its signature is valid, processed: a participant the
+    provider saw disconnect is "disconnected" here too; every event is in the audit log."""
+    from legal.models import ProviderCallback
+
+    callback = ProviderCallback.objects.create(provider=provider, body=body, signature_valid=signature_valid)
+    if not signature_valid:
+        return callback
+    try:
+        with transaction.atomic():
+            room = _locked_room(room_id)
+            event = str(payload.get("StatusCallbackEvent", ""))[:40]
+            audit.record(actor=None, event_type="legal.video.provider_event", subject=room,
+                         new={"event": event, "callback": callback.pk,
+                              "identity": str(payload.get("ParticipantIdentity", ""))[:40]})
+            participant_id = video_providers.participant_id_of(payload.get("ParticipantIdentity", ""))
+            if event == "participant-disconnected" and participant_id is not None:
+                participant = room.participants.filter(pk=participant_id).first()
+                if participant is not None:
+                    disconnected(participant=participant)
+    except Exception as exc:  # noqa: BLE001 - kept with the raw callback, for a person to look at
+        callback.error = f"{type(exc).__name__}: {exc}"[:300]
+    callback.processed_at = timezone.now()
+    callback.save(update_fields=["processed_at", "error"])
+    return callback

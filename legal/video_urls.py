@@ -8,5 +8,6 @@ from legal import video_views
 app_name = "meet"
 
 urlpatterns = [
+    path("callback/<int:room_id>/", video_views.provider_callback, name="callback"),
     path("<str:token>/", video_views.join, name="join"),
 ]

@@ -5,6 +5,7 @@
 - ``/legal/hearings/<id>/room/`` (signed in): the room, for the arbitrator, the legal aid
   officer and the worker of the case.
 - ``/legal/hearings/<id>/attendance/``: the attendance log, for those who may read the hearing.
+- ``/meet/callback/<room id>/`` (POST, Twilio): the video provider's status callback.
 
 Both room pages show the same page (legal/video_room.html): the camera and microphone check,
 the consent to the recording, the waiting room, the session and, for the arbitrator, the
@@ -15,10 +16,14 @@ import secrets
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
+from django.http import HttpResponse, HttpResponseForbidden
 from django.shortcuts import render
 from django.urls import reverse
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
 
 from care.errors import HallError, NotAllowed
+from care.sms_views import twilio_signature_valid
 from legal import hearings, video, video_providers
 from legal.consumers import session_key
 from legal.signing_views import personal_link_page
@@ -36,7 +41,7 @@ def _room_page(request, participant, *, device: str = ""):
     request.session[session_key(room.pk)] = participant.pk
     config = {"room": room.pk, "me": participant.pk, "chair": video.is_chair(participant),
               "recorded": room.recorded, "socket": f"/ws/meet/{room.pk}/",
-              "media": video_providers.access(room, participant)}
+              "media": video_providers.page_config(room)}
     return render(request, "legal/video_room.html", {
         "participant": participant, "room": room, "hearing": room.hearing, "config": config,
         "chair": video.is_chair(participant)})
@@ -55,6 +60,17 @@ def join(request, token: str):
 @login_required
 def hearing_room(request, hearing_id: int):
     return _room_page(request, video.participant_for_user(hearing_id=hearing_id, user=request.user))
+
+
+@csrf_exempt
+@require_POST
+def provider_callback(request, room_id: int):
+    """Twilio Video's status callback of a hearing's rooms: stored raw, processed if signed."""
+    body = request.body.decode("utf-8", "replace")  # read before the form data: kept as it came
+    valid = twilio_signature_valid(request)
+    video.provider_callback(room_id=room_id, provider=video_providers.TWILIO, payload=request.POST.dict(),
+                            body=body, signature_valid=valid)
+    return HttpResponse(status=204) if valid else HttpResponseForbidden("invalid signature")
 
 
 @login_required

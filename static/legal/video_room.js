@@ -121,6 +121,37 @@
     }
   }
 
+  // --- Twilio Video (VIDEO_PROVIDER = "twilio") ---------------------------------------------------------
+  // The server gives an admitted participant a token for the Twilio room of their space; moving
+  // to or from the private room gives a new one, and the page moves rooms.
+  let twilioRoom = null;
+  function attachTrack(participant, track) {
+    if (track.kind !== "video" && track.kind !== "audio") return;
+    window.videoRoom.remoteTracks += 1;
+    const el = track.attach();
+    el.dataset.peer = participant.identity;
+    $("videos").append(el);
+  }
+  async function twilioJoin(media) {
+    if (twilioRoom && twilioRoom.name === media.room) return;
+    twilioLeave();
+    await devices;
+    twilioRoom = await Twilio.Video.connect(media.token, { name: media.room, tracks: stream ? stream.getTracks() : [] });
+    const joinParticipant = (participant) => {
+      participant.tracks.forEach((pub) => { if (pub.track) attachTrack(participant, pub.track); });
+      participant.on("trackSubscribed", (track) => attachTrack(participant, track));
+      participant.on("trackUnsubscribed", (track) => track.detach().forEach((el) => el.remove()));
+    };
+    twilioRoom.participants.forEach(joinParticipant);
+    twilioRoom.on("participantConnected", joinParticipant);
+  }
+  function twilioLeave() {
+    if (!twilioRoom) return;
+    twilioRoom.disconnect();
+    twilioRoom = null;
+    $("videos").replaceChildren();
+  }
+
   // --- the state the server sends ----------------------------------------------------------------
   function onState(next) {
     state = next;
@@ -138,6 +169,11 @@
     $("private-note").textContent = apart ? strings.apart : "";
     if (stream) stream.getAudioTracks().forEach((track) => { track.enabled = !me.muted; });
     if (me.muted) status(strings.muted);
+    if (config.media.provider === "twilio") {
+      if (next.media) twilioJoin(next.media); else twilioLeave();
+      if (me.chair) renderControls(next);
+      return;
+    }
     // Connect to the peers given, and only to them; the lower id makes the offer.
     const wanted = new Set(next.peers);
     Array.from(peers.keys()).forEach((id) => { if (!wanted.has(id)) hangUp(id); });
@@ -157,6 +193,7 @@
   function finish(text) {
     finished = true;
     closeAll();
+    twilioLeave();
     show(null);
     status(text);
     if (socket) socket.close();

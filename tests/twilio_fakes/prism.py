@@ -31,9 +31,9 @@ import pytest
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 PRISM_BIN = PROJECT_ROOT / "node_modules" / ".bin" / "prism"
-TWILIO_API_SPEC = (
-    PROJECT_ROOT / "node_modules" / "@twilio-alpha" / "mcp" / "twilio-oai" / "spec" / "json" / "twilio_api_v2010.json"
-)
+TWILIO_SPECS = PROJECT_ROOT / "node_modules" / "@twilio-alpha" / "mcp" / "twilio-oai" / "spec" / "json"
+TWILIO_API_SPEC = TWILIO_SPECS / "twilio_api_v2010.json"
+TWILIO_VIDEO_SPEC = TWILIO_SPECS / "twilio_video_v1.json"  # video rooms (legal.video_providers)
 STARTUP_TIMEOUT = float(os.environ.get("PRISM_STARTUP_TIMEOUT", "90"))
 
 
@@ -45,15 +45,15 @@ class PrismURL(str):
     mode: str
 
 
-def require_prism() -> None:
+def require_prism(spec: Path = TWILIO_API_SPEC) -> None:
     """Skip (locally) or fail (under CI) when Prism, node or the spec is not installed."""
     missing = []
     if shutil.which("node") is None:
         missing.append("the `node` executable")
     if not PRISM_BIN.exists():
         missing.append(str(PRISM_BIN.relative_to(PROJECT_ROOT)))
-    if not TWILIO_API_SPEC.exists():
-        missing.append(str(TWILIO_API_SPEC.relative_to(PROJECT_ROOT)))
+    if not spec.exists():
+        missing.append(str(spec.relative_to(PROJECT_ROOT)))
     if not missing:
         return
     message = (
@@ -100,16 +100,18 @@ def _stop(process: subprocess.Popen) -> None:
 
 @contextmanager
 def run_prism(
-    mode: str, log_dir: Path, *, upstream: str | None = None, host: str = "127.0.0.1", extra_args: tuple[str, ...] = ()
+    mode: str, log_dir: Path, *, upstream: str | None = None, host: str = "127.0.0.1", extra_args: tuple[str, ...] = (),
+    spec: Path = TWILIO_API_SPEC,
 ) -> Iterator[PrismURL]:
-    """Run ``prism mock`` (or ``prism proxy`` to ``upstream``) on the Twilio 2010 spec with ``--errors``."""
-    require_prism()
+    """Run ``prism mock`` (or ``prism proxy`` to ``upstream``) on a Twilio spec (by default the
+    2010 API's) with ``--errors``."""
+    require_prism(spec)
     if mode not in ("mock", "proxy") or (mode == "proxy") != bool(upstream):
         raise ValueError("mode is 'mock', or 'proxy' with an upstream")
     last_log = ""
     for attempt in range(3):  # another process may grab the free port before Prism binds it
         port = _free_port(host)
-        args = [str(PRISM_BIN), mode, str(TWILIO_API_SPEC)]
+        args = [str(PRISM_BIN), mode, str(spec)]
         if upstream:
             args.append(upstream)
         args += ["--host", host, "--port", str(port), "--errors", *extra_args]
@@ -153,4 +155,11 @@ def prism_twilio(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrismURL]
     Session-scoped: one start per test session (per xdist worker).
     """
     with run_prism("mock", tmp_path_factory.mktemp("prism")) as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def prism_twilio_video(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrismURL]:
+    """Base URL of ``prism mock`` serving Twilio's Video v1 spec (rooms), request validation on."""
+    with run_prism("mock", tmp_path_factory.mktemp("prism-video"), spec=TWILIO_VIDEO_SPEC) as url:
         yield url
