@@ -33,7 +33,7 @@ from care.api import ErrorSerializer
 from care.errors import HallError
 from care.roles import Role
 from care.views import form_error, role_required
-from legal import documents, hearings, permissions, selectors
+from legal import documents, hearings, permissions, selectors, video
 from legal.document_views import DocumentForm
 from legal.models import Hearing, HearingState
 
@@ -62,7 +62,9 @@ class HearingForm(_TimesForm):
     """Schedule a hearing. Used unbound by the case page (legal/_hearings.html)."""
 
     arbitrator = ArbitratorChoiceField(label=gettext_lazy("Arbitrator"), queryset=hearings.arbitrators())
-    field_order = ["arbitrator", "starts_at", "ends_at", "place", "is_video", "short_notice_reason"]
+    recorded = forms.BooleanField(label=gettext_lazy("Record the video hearing (each participant agrees first)"),
+                                  required=False)
+    field_order = ["arbitrator", "starts_at", "ends_at", "place", "is_video", "recorded", "short_notice_reason"]
 
 
 class RescheduleForm(_TimesForm):
@@ -105,8 +107,13 @@ def hearing_page(request, hearing_id: int):
     can_manage = scheduled and hearings.can_manage(user=user, hearing=hearing)
     can_record = (scheduled and hearing.starts_at <= timezone.now()
                   and hearings.can_record_outcome(user=user, hearing=hearing))
+    place = video.my_place(hearing=hearing, user=user)
     return render(request, "legal/hearing_detail.html", {
         "hearing": hearing,
+        # A video hearing: the way into its room (for its participants), and its attendance log.
+        "room": getattr(hearing, "room", None) if hearing.is_video else None,
+        "my_place": place,
+        "room_open_now": place is not None and video.joinable_now(hearing),
         "legal_case": hearing.legal_case,
         "case": case,
         "claims": hearing.legal_case.claims.order_by("pk"),
@@ -226,6 +233,8 @@ class _TimesSerializer(serializers.Serializer):
 
 class HearingCreateSerializer(_TimesSerializer):
     arbitrator = serializers.PrimaryKeyRelatedField(queryset=hearings.arbitrators())
+    recorded = serializers.BooleanField(required=False, default=False,
+                                        help_text="A video hearing only: recorded, with each participant's consent.")
 
 
 class HearingRescheduleSerializer(_TimesSerializer):

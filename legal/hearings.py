@@ -234,7 +234,7 @@ def _save_or_clash(save) -> None:
 
 @transaction.atomic
 def hearing_schedule(*, legal_case: LegalCase, actor, arbitrator, starts_at, ends_at, place: str = "",
-                     is_video: bool = False, short_notice_reason: str = "") -> Hearing:
+                     is_video: bool = False, short_notice_reason: str = "", recorded: bool = False) -> Hearing:
     """The legal team schedules a hearing before an arbitrator; the case moves to
     ``hearing_scheduled``, the arbitrator may read it, and the parties get an SMS."""
     legal_case = _locked_case(legal_case)
@@ -277,8 +277,8 @@ def hearing_schedule(*, legal_case: LegalCase, actor, arbitrator, starts_at, end
         new["short_notice_reason"] = reason
     audit.record(actor=actor, event_type=HearingEvent.SCHEDULED, subject=legal_case, old={"state": old}, new=new)
     _tell_parties(hearing, "hearing_scheduled")
-    if hearing.is_video:
-        video.room_prepare(hearing=hearing, actor=actor)  # the room, and the personal links by SMS
+    if hearing.is_video:  # the room, and the personal links by SMS
+        video.room_prepare(hearing=hearing, actor=actor, recorded=bool(recorded))
     return hearing
 
 

@@ -104,6 +104,14 @@ def participant_for_user(*, hearing_id: int, user) -> Participant:
     return found
 
 
+def my_place(*, hearing: Hearing, user) -> Participant | None:
+    """``user``'s place in a video hearing's room, if they are invited and not removed."""
+    if not hearing.is_video or not user.is_authenticated:
+        return None
+    return (Participant.objects.filter(room__hearing=hearing, user=user)
+            .exclude(state=ParticipantState.REMOVED).exclude(room__state=RoomState.ENDED).first())
+
+
 def participant_for_token(token: str) -> Participant:
     """The participant a personal link stands for; Http404 for a malformed or unknown link, or
     one whose participant was removed or whose hearing is over or cancelled."""
