@@ -19,5 +19,6 @@ urlpatterns = [
          name="hearing_reschedule"),
     path("hearings/<int:hearing_id>/cancel/", hearing_views.CancelHearingApi.as_view(), name="hearing_cancel"),
     path("hearings/<int:hearing_id>/outcome/", hearing_views.HearingOutcomeApi.as_view(), name="hearing_outcome"),
+    path("hearings/<int:hearing_id>/room/", hearing_views.HearingRoomApi.as_view(), name="hearing_room"),
     *router.urls,
 ]

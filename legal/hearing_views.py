@@ -326,3 +326,29 @@ class HearingOutcomeApi(_HearingActionApi):
 
     def act(self, hearing, data):
         return hearings.hearing_record_outcome(hearing=hearing, actor=self.request.user, outcome=data["outcome"])
+
+
+class AttendanceRowSerializer(serializers.Serializer):
+    at = serializers.DateTimeField()
+    name = serializers.CharField()
+    event = serializers.CharField()
+
+
+class VideoRoomSerializer(serializers.Serializer):
+    state = serializers.CharField(allow_null=True, help_text="The room's state; null: not a video hearing.")
+    recorded = serializers.BooleanField()
+    attendance = AttendanceRowSerializer(many=True)
+
+
+@extend_schema(tags=["hearings"])
+class HearingRoomApi(APIView):
+    """A video hearing's room: its state and its attendance log (every join, leave, admission and
+    removal, with its time), for those who may read the hearing. Joining is on the page."""
+
+    @extend_schema(responses={200: VideoRoomSerializer, 404: ErrorSerializer})
+    def get(self, request, hearing_id: int):
+        hearing = hearings.hearing_get_for_user(hearing_id=hearing_id, user=request.user)
+        room = getattr(hearing, "room", None) if hearing.is_video else None
+        return Response(VideoRoomSerializer({
+            "state": room.state if room else None, "recorded": bool(room and room.recorded),
+            "attendance": video.attendance(hearing=hearing)}).data)

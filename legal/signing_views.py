@@ -40,13 +40,15 @@ class SignForm(forms.Form):
 
 def personal_link_page(view):
     """A page reached by a personal link (an agreement to sign, a video hearing): the token is in
-    the address, so no cache, no referrer, no index."""
+    the address, so no cache, no referrer outside the hall, no index."""
 
     @wraps(view)
     def wrapper(request, *args, **kwargs):
         response = view(request, *args, **kwargs)
         add_never_cache_headers(response)
-        response["Referrer-Policy"] = "no-referrer"
+        # Only our own pages see the address (a form posted from it needs its Origin: "no-referrer"
+        # makes browsers send "Origin: null", which the CSRF check refuses).
+        response["Referrer-Policy"] = "same-origin"
         response["X-Robots-Tag"] = "noindex, nofollow"
         return response
 

@@ -1,7 +1,8 @@
 """Pages of cloud arbitration (legal.video, ADR 0017).
 
-- ``/meet/<token>/`` (no sign-in: the personal link of the SMS is the proof): the room, for a
-  worker or a representative. The link is bound to the first device that opens it (a cookie).
+- ``/meet/<token>/`` (no sign-in: the personal link of the SMS is the proof): for a worker or a
+  representative, who they join as and a button; the button (POST) opens the room and binds the
+  link to this device (a cookie).
 - ``/legal/hearings/<id>/room/`` (signed in): the room, for the arbitrator, the legal aid
   officer and the worker of the case.
 - ``/legal/hearings/<id>/attendance/``: the attendance log, for those who may read the hearing.
@@ -17,10 +18,10 @@ import secrets
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse, HttpResponseForbidden
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
 from care.errors import HallError, NotAllowed
 from care.sms_views import twilio_signature_valid
@@ -48,10 +49,21 @@ def _room_page(request, participant, *, device: str = ""):
 
 
 @personal_link_page
+@require_http_methods(["GET", "POST"])
 def join(request, token: str):
+    """GET: who you join as, when, and a button (a phone's link preview must not take the link
+    for its own device); POST: into the room, the link bound to this browser, then back to GET,
+    which for this browser is the room from now on (a reload after a drop goes straight in)."""
     participant = video.participant_for_token(token)
-    device = request.COOKIES.get(video.DEVICE_COOKIE) or secrets.token_urlsafe(24)
+    device = request.COOKIES.get(video.DEVICE_COOKIE, "")
+    entered = device and request.session.get(session_key(participant.room_id)) == participant.pk
+    if request.method == "GET" and not entered:
+        return render(request, "legal/video_join.html", {"participant": participant,
+                                                         "hearing": participant.room.hearing})
+    device = device or secrets.token_urlsafe(24)
     response = _room_page(request, participant, device=device)
+    if request.method == "POST" and response.status_code == 200:
+        response = redirect("meet:join", token=token)  # a reload (a reconnection) is a GET
     response.set_cookie(video.DEVICE_COOKIE, device, max_age=DEVICE_COOKIE_AGE, httponly=True, samesite="Lax",
                         secure=settings.SESSION_COOKIE_SECURE, path=reverse("meet:join", args=[token]))
     return response

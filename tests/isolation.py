@@ -29,6 +29,8 @@ from legal.models import (
     LegalCase,
     LegalState,
     Note,
+    Participant,
+    VideoRoom,
 )
 from tests.factories import CaseFactory, WorkerFactory, staff
 
@@ -256,6 +258,14 @@ class World:
                                                          ends_at=now + datetime.timedelta(hours=1))
             self.hearing = hearing_record_outcome(hearing=Hearing.objects.get(pk=hearing.pk),
                                                   actor=self.users["arbitrator"], outcome="adjourned")
+            # It was held by video (cloud arbitration): its room, with the worker, the legal aid
+            # officer and the arbitrator invited.
+            from django.db import transaction
+
+            from legal import video
+
+            with transaction.atomic():
+                self.video_room = video.room_prepare(hearing=self.hearing, actor=officer)
         else:  # pragma: no cover
             LegalCase.objects.filter(pk=self.legal_case.pk).update(state=LegalState.HEARD)
 
@@ -282,6 +292,8 @@ class World:
                 list(Deadline.objects.order_by("pk").values_list("rule", "due_on", "extended", "met_at",
                                                                  "suspended_on")),
                 list(Hearing.objects.order_by("pk").values_list("state", "starts_at", "ends_at", "outcome")),
+                list(VideoRoom.objects.order_by("pk").values_list("state", "private_side")),
+                list(Participant.objects.order_by("pk").values_list("state", "admitted", "muted")),
                 CaseUserObjectPermission.objects.count(),
                 # claims
                 list(Claim.objects.order_by("pk").values_list("state", "approved_amount", "first_approver",
@@ -520,6 +532,15 @@ if HAS_HEARINGS:
         Endpoint("api hearing cancel", "post", lambda w: f"/api/v1/legal/hearings/{w.hearing.pk}/cancel/",
                  {**_anon(False), **dict.fromkeys(READERS, 403), "legal_assignee": 409}, 404,
                  data={"reason": "改期"}, writers=set()),
+        # cloud arbitration: the room of the video hearing, its attendance, the provider's callback
+        Endpoint("video hearing room", "get", lambda w: f"/legal/hearings/{w.hearing.pk}/room/",
+                 {**_anon(True), **dict.fromkeys(READERS, 200)}, 404),
+        Endpoint("video hearing attendance", "get", lambda w: f"/legal/hearings/{w.hearing.pk}/attendance/",
+                 {**_anon(True), **dict.fromkeys(READERS, 200)}, 404),
+        Endpoint("api video hearing room", "get", lambda w: f"/api/v1/legal/hearings/{w.hearing.pk}/room/",
+                 {**_anon(False), **dict.fromkeys(READERS, 200)}, 404),
+        Endpoint("video provider callback (unsigned)", "post", lambda w: f"/meet/callback/{w.video_room.pk}/",
+                 {}, 403, data=lambda w: {"StatusCallbackEvent": "room-ended", "RoomName": "x"}, writers=set()),
     ]
 
 

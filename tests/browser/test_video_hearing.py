@@ -42,6 +42,7 @@ def test_the_arbitrator_admits_the_worker_and_their_browsers_connect(asgi_server
     chair.click("[data-step=start]")
 
     worker.goto(f"{asgi_server}/meet/{vh.links[ParticipantRole.WORKER]}/")
+    worker.click("main form button[type=submit]")  # the landing page's "Enter the room"
     worker.wait_for_selector("#ready:not([disabled])", timeout=20_000)
     worker.click("#ready")
     worker.wait_for_selector("#waiting:not([hidden])", timeout=10_000)
@@ -57,7 +58,7 @@ def test_the_arbitrator_admits_the_worker_and_their_browsers_connect(asgi_server
     # The worker's page goes away and comes back by the same link: straight in, no new admission.
     worker.goto("about:blank")
     chair.wait_for_selector("#roster td[data-state=disconnected]", timeout=20_000)
-    worker.goto(f"{asgi_server}/meet/{vh.links[ParticipantRole.WORKER]}/")
+    worker.goto(f"{asgi_server}/meet/{vh.links[ParticipantRole.WORKER]}/")  # this browser: straight in
     worker.wait_for_selector("#session:not([hidden])", timeout=20_000)
     worker.wait_for_function(CONNECTED, timeout=30_000)
     worker.wait_for_function(PLAYING, timeout=30_000)

@@ -201,7 +201,7 @@ def test_the_full_flow_from_sending_to_settling(legal_case, officer, worker, agr
         page = phone.get(sign_url(token))
         assert page.status_code == 200
         assert re.search(r'<button type="submit" id="sign-button" disabled>', text(page))
-        assert "no-store" in page["Cache-Control"] and page["Referrer-Policy"] == "no-referrer"
+        assert "no-store" in page["Cache-Control"] and page["Referrer-Policy"] == "same-origin"
 
         pdf = phone.get(doc_url(token))
         assert pdf.status_code == 200

@@ -29,7 +29,8 @@ def _channel_layer(settings):
 
 def joined_by_link(token: str) -> Client:
     client = Client()
-    assert client.get(f"/meet/{token}/").status_code == 200
+    assert client.get(f"/meet/{token}/").status_code == 200  # the landing page: nothing happens yet
+    assert client.post(f"/meet/{token}/").status_code == 302  # in, then the room by GET
     return client
 
 

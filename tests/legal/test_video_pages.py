@@ -55,13 +55,19 @@ def test_the_room_signed_in_is_for_its_participants_only():
 def test_a_personal_link_opens_the_room_on_one_device_and_is_never_cached():
     vh = video_hearing()
     phone = english()
-    response = phone.get(f"/meet/{vh.links[R.EMPLOYER_REP]}/")
-    assert response.status_code == 200 and SECRET not in response.content.decode()
-    assert "no-store" in response["Cache-Control"] and response["Referrer-Policy"] == "no-referrer"
+    landing = phone.get(f"/meet/{vh.links[R.EMPLOYER_REP]}/")  # what a link preview sees: nothing binds
+    assert landing.status_code == 200 and "Enter the room" in landing.content.decode()
+    assert video.DEVICE_COOKIE not in landing.cookies and "no-store" in landing["Cache-Control"]
+    assert vh.participant(R.EMPLOYER_REP).device_hash == ""
+    response = phone.post(f"/meet/{vh.links[R.EMPLOYER_REP]}/")
+    assert response.status_code == 302 and response.url == f"/meet/{vh.links[R.EMPLOYER_REP]}/"
+    room = phone.get(response.url)
+    assert 'id="video-config"' in room.content.decode() and SECRET not in room.content.decode()
+    assert "no-store" in response["Cache-Control"] and response["Referrer-Policy"] == "same-origin"
     cookie = response.cookies[video.DEVICE_COOKIE]
     assert cookie["httponly"] and cookie["path"] == f"/meet/{vh.links[R.EMPLOYER_REP]}/"
-    assert phone.get(f"/meet/{vh.links[R.EMPLOYER_REP]}/").status_code == 200  # the same phone again
-    other = english().get(f"/meet/{vh.links[R.EMPLOYER_REP]}/")
+    assert 'id="video-config"' in phone.get(f"/meet/{vh.links[R.EMPLOYER_REP]}/").content.decode()  # again
+    other = english().post(f"/meet/{vh.links[R.EMPLOYER_REP]}/")
     assert other.status_code == 403 and "already in use on another device" in other.content.decode()
     assert english().get("/meet/" + "A" * 43 + "/").status_code == 404
     assert english().get("/meet/not-a-token/").status_code == 404
@@ -69,7 +75,7 @@ def test_a_personal_link_opens_the_room_on_one_device_and_is_never_cached():
 
 def test_too_early_the_link_says_when_the_room_opens():
     vh = video_hearing(begun=False)
-    response = english().get(f"/meet/{vh.links[R.WORKER]}/")
+    response = english().post(f"/meet/{vh.links[R.WORKER]}/")
     assert response.status_code == 409 and "opens 30 minutes before the hearing" in response.content.decode()
 
 

@@ -97,7 +97,7 @@ def test_only_an_admitted_participant_gets_a_token_for_the_room_of_their_space()
     chair_client, worker_client = Client(), Client()
     chair_client.force_login(vh.arbitrator)
     assert chair_client.get(f"/legal/hearings/{vh.hearing.pk}/room/").status_code == 200
-    page = worker_client.get(f"/meet/{vh.links[R.WORKER]}/")
+    page = worker_client.post(f"/meet/{vh.links[R.WORKER]}/", follow=True)
     assert b"twilio-video.min.js" in page.content and API_SECRET.encode() not in page.content
     room_id = vh.room.pk
     worker_id = vh.participant(R.WORKER).pk
