@@ -43,7 +43,9 @@ def seed(accounts: dict) -> None:
         services.representative_add(legal_case=legal_case, actor=officer, side="employer", name="张经理",
                                     mobile=f"+861390000009{i}")
         if legal_case.state == "committee_accepted":
-            starts = timezone.localtime() + datetime.timedelta(days=7)
-            starts = starts.replace(hour=9, minute=30, second=0, microsecond=0)
+            # A video hearing whose room is open now (from 30 minutes before): the demo arbitrator
+            # enters from the hearing page, the worker by the link in the SMS outbox.
+            starts = (timezone.localtime() + datetime.timedelta(minutes=20)).replace(second=0, microsecond=0)
             hearings.hearing_schedule(legal_case=legal_case, actor=officer, arbitrator=arbitrator, starts_at=starts,
-                                      ends_at=starts + datetime.timedelta(hours=2), is_video=True)
+                                      ends_at=starts + datetime.timedelta(hours=3), is_video=True,
+                                      short_notice_reason="演示：线上庭审")
