@@ -32,7 +32,7 @@ from care.errors import InvalidInput, InvalidState, NotAllowed
 from care.models import AuditEvent
 from care.realtime import push_after_commit
 from care.validators import normalize_mobile
-from legal import video_providers
+from legal import tasks, video_providers
 from legal.models import (
     ADMITTED_STATES,
     LIVE_ROOM_STATES,
@@ -265,32 +265,37 @@ def _chair_only(actor: Participant) -> None:
         raise NotAllowed(_("Only the arbitrator runs the hearing room."))
 
 
+# step: (the room's state after it, its audit event, whether the transition takes the time)
+ROOM_STEPS = {
+    "open": (RoomState.OPEN, VideoEvent.ROOM_OPENED, True),
+    "start": (RoomState.IN_SESSION, VideoEvent.ROOM_STARTED, False),
+    "pause": (RoomState.PAUSED, VideoEvent.ROOM_PAUSED, False),
+    "end": (RoomState.ENDED, VideoEvent.ROOM_ENDED, True),
+}
+
+
 @transaction.atomic
 def room_step(*, room: VideoRoom, actor: Participant, step: str) -> VideoRoom:
     """The arbitrator opens the waiting room, starts, pauses or ends the hearing. Ending sends
     everyone out (left)."""
     _chair_only(actor)
     room = _locked_room(room.pk)
-    steps = {"open": (room.open, VideoEvent.ROOM_OPENED), "start": (room.start, VideoEvent.ROOM_STARTED),
-             "pause": (room.pause, VideoEvent.ROOM_PAUSED), "end": (room.end, VideoEvent.ROOM_ENDED)}
-    if step not in steps:
+    if step not in ROOM_STEPS:
         raise InvalidInput(_("Unknown step."), detail={"step": "invalid"})
-    transition, event = steps[step]
-    target = {"open": RoomState.OPEN, "start": RoomState.IN_SESSION, "pause": RoomState.PAUSED,
-              "end": RoomState.ENDED}[step]
+    target, event, timed = ROOM_STEPS[step]
     if room.state == target:
         return room
+    transition = getattr(room, step)
     if not can_proceed(transition):
         raise InvalidState(_("The hearing room cannot do that now."))
     old = room.state
-    if step in ("open", "end"):
+    if timed:
         transition(timezone.now())
     else:
         transition()
     room.save()
     if room.provider == video_providers.TWILIO and step in ("open", "end"):
-        from legal import tasks  # the provider's rooms are made (and closed) outside the transaction
-
+        # The provider's rooms are made (and closed) by a task, outside the transaction.
         task = tasks.video_rooms_create if step == "open" else tasks.video_rooms_end
         transaction.on_commit(lambda: task.enqueue(room.pk))
     if step == "end":
