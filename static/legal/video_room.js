@@ -28,8 +28,10 @@
   function show(section) {
     ["check", "waiting", "session"].forEach((id) => { $(id).hidden = id !== section; });
   }
+  const outbox = []; // what was said before the socket was open goes when it opens
   function send(message) {
     if (socket && socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify(message));
+    else outbox.push(message);
   }
 
   // --- devices -------------------------------------------------------------------------------
@@ -238,6 +240,7 @@
   function connect() {
     const scheme = location.protocol === "https:" ? "wss" : "ws";
     socket = new WebSocket(`${scheme}://${location.host}${config.socket}`);
+    socket.onopen = () => { outbox.splice(0).forEach(send); };
     socket.onmessage = (event) => {
       const message = JSON.parse(event.data);
       if (message.type === "state") onState(message);

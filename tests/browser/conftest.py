@@ -54,46 +54,46 @@ def page(browser, live_server, settings):
     context.close()
 
 
-def _log_errors():
-    """In the server's process: its errors (a 500's traceback) go to stderr, which pytest shows."""
-    import logging
-
-    logging.basicConfig(level=logging.ERROR)
-
-
 @pytest.fixture(scope="module")
-def asgi_server(django_db_setup, django_db_blocker):
-    """The whole ASGI application, HTTP and websockets, served by daphne in a child process on
-    the test database, for pages that need a websocket (pytest-django's live_server is HTTP
-    only). Request it before ``browser``: the child is forked before Playwright starts. It needs
-    PostgreSQL (.ci/run's): an in-memory SQLite test database is not shared with another process."""
-    from functools import partial
+def asgi_server(django_db_setup, tmp_path_factory):
+    """The whole ASGI application, HTTP and websockets, served by daphne in a process of its own
+    (tests/asgi_settings.py: the project's settings with the tests', on the test database), for
+    pages that need a websocket: pytest-django's live_server is HTTP only. It needs PostgreSQL
+    (.ci/run's): an in-memory SQLite test database is not shared with another process."""
+    import socket
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
 
-    from channels.testing.live import make_application
-    from daphne.testing import DaphneProcess
-    from django.conf import settings
-    from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler
-    from django.db import connections
-    from django.test import override_settings
+    from django.db import connection
 
-    from tests.conftest import hall_test_settings
-
-    # Forked with the database unblocked (pytest-django blocks it outside tests), the test's
-    # encryption keys and settings, and no connection open.
-    with django_db_blocker.unblock(), override_settings(**hall_test_settings(settings)):
-        for connection in connections.all():
-            if connection.vendor == "sqlite" and connection.is_in_memory_db():
-                pytest.skip("the ASGI server runs in another process: run this test on PostgreSQL")
-            connection.close()
-            if hasattr(connection, "close_pool"):
-                connection.close_pool()
-        server = DaphneProcess("127.0.0.1", partial(make_application, static_wrapper=ASGIStaticFilesHandler),
-                               setup=_log_errors)
-        server.daemon = True
-        server.start()
-        if not server.ready.wait(timeout=60):
-            server.terminate()
-            raise RuntimeError("daphne did not start")
-    yield f"http://127.0.0.1:{server.port.value}"
+    if connection.vendor == "sqlite" and connection.is_in_memory_db():
+        pytest.skip("the ASGI server runs in another process: run this test on PostgreSQL")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    log = tmp_path_factory.mktemp("daphne") / "daphne.log"
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "tests.asgi_settings",
+           "TEST_DATABASE_NAME": connection.settings_dict["NAME"]}
+    root = Path(__file__).resolve().parents[2]
+    with log.open("wb") as out:
+        server = subprocess.Popen([sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port),
+                                   "config.asgi:application"], cwd=root, env=env, stdout=out,
+                                  stderr=subprocess.STDOUT, start_new_session=True)
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            break
+        except OSError:
+            if server.poll() is not None or time.monotonic() > deadline:
+                server.kill()
+                raise RuntimeError(f"daphne did not start:\n{log.read_text(errors='replace')[-3000:]}") from None
+            time.sleep(0.2)
+    yield f"http://127.0.0.1:{port}"
     server.terminate()
-    server.join(10)
+    try:
+        server.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        server.kill()

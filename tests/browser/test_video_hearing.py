@@ -7,7 +7,6 @@ video. Then the worker's connection drops and comes back without a new admission
 import pytest
 
 from legal.models import Participant, ParticipantRole, ParticipantState
-from tests.browser.conftest import CHROMIUM_ARGS  # noqa: F401 - the fake devices are in its flags
 from tests.legal.video_helpers import video_hearing
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -37,7 +36,7 @@ def test_the_arbitrator_admits_the_worker_and_their_browsers_connect(asgi_server
     chair.goto(f"{asgi_server}/legal/hearings/{vh.hearing.pk}/room/")
     chair.wait_for_selector("#ready:not([disabled])", timeout=20_000)
     chair.click("#ready")
-    chair.wait_for_selector("#controls:not([hidden])", timeout=10_000)
+    chair.wait_for_selector("#controls:not([hidden])", timeout=20_000)
     chair.click("[data-step=open]")
     chair.click("[data-step=start]")
 
@@ -45,10 +44,10 @@ def test_the_arbitrator_admits_the_worker_and_their_browsers_connect(asgi_server
     worker.click("main form button[type=submit]")  # the landing page's "Enter the room"
     worker.wait_for_selector("#ready:not([disabled])", timeout=20_000)
     worker.click("#ready")
-    worker.wait_for_selector("#waiting:not([hidden])", timeout=10_000)
+    worker.wait_for_selector("#waiting:not([hidden])", timeout=20_000)
     assert worker.evaluate("window.videoRoom.peers.size") == 0  # waiting: no media
 
-    chair.click("#roster button[data-action=admit]", timeout=10_000)
+    chair.click("#roster button[data-action=admit]", timeout=20_000)
     for page in (chair, worker):
         page.wait_for_function(CONNECTED, timeout=30_000)
         page.wait_for_function(PLAYING, timeout=30_000)

@@ -3,6 +3,7 @@ join pages make: a non-participant is refused; a participant of hearing A cannot
 hearing B; a participant not yet admitted receives no media signalling (and cannot send any);
 the arbitrator sees the waiting room live and admits through the socket."""
 
+import asyncio
 import os
 
 import pytest
@@ -55,27 +56,31 @@ def run(scenario):
 async def closed_with(communicator) -> int:
     accepted, code = await communicator.connect()
     if accepted:
-        message = await communicator.receive_output(timeout=2)
+        message = await communicator.receive_output(timeout=10)
         assert message["type"] == "websocket.close", message
         code = message.get("code", 1000)
     await communicator.wait()
     return code
 
 
-async def state_of(communicator) -> dict:
-    """The latest state message waiting on the socket (signals in between are kept out)."""
-    message = await communicator.receive_json_from(timeout=3)
-    while message.get("type") != "state":
-        message = await communicator.receive_json_from(timeout=3)
-    while not await communicator.receive_nothing(timeout=0.3):
-        newer = await communicator.receive_json_from(timeout=1)
-        if newer.get("type") == "state":
-            message = newer
-    return message
+async def state_until(communicator, check, timeout: float = 10) -> dict:
+    """The first state message on the socket for which ``check`` holds (others are passed over);
+    a TimeoutError after ``timeout`` seconds, generous for a loaded machine."""
+    async with asyncio.timeout(timeout):
+        while True:
+            message = await communicator.receive_json_from(timeout=timeout)
+            if message.get("type") == "state" and check(message):
+                return message
 
 
-async def signals(communicator) -> list:
+async def signals(communicator, expect: int = 0) -> list:
+    """The signals that reach the socket: ``expect`` of them (waited for), and none after."""
     found = []
+    async with asyncio.timeout(10):
+        while len(found) < expect:
+            message = await communicator.receive_json_from(timeout=10)
+            if message.get("type") == "signal":
+                found.append(message)
     while not await communicator.receive_nothing(timeout=0.5):
         message = await communicator.receive_json_from(timeout=1)
         if message.get("type") == "signal":
@@ -123,11 +128,10 @@ def test_signals_flow_only_between_admitted_participants_of_the_same_room():
             await chair.send_json_to({"type": "room", "step": "start"})
             await other.send_json_to({"type": "room", "step": "open"})
             await other.send_json_to({"type": "room", "step": "start"})
-            seen = await state_of(chair)
-            assert seen["me"]["chair"] and seen["room"]["state"] == "in_session"
-            waiting = {p["id"]: p["state"] for p in seen["roster"]}
-            assert waiting[ids["worker_a"]] == ParticipantState.WAITING  # the waiting room, live
-            assert (await state_of(worker))["me"]["state"] == ParticipantState.WAITING
+            seen = await state_until(chair, lambda s: s["room"]["state"] == "in_session" and any(
+                p["id"] == ids["worker_a"] and p["state"] == ParticipantState.WAITING for p in s["roster"]))
+            assert seen["me"]["chair"]  # the waiting room, live
+            await state_until(worker, lambda s: s["me"]["state"] == ParticipantState.WAITING)
 
             # Not admitted: no signal reaches the worker, and none of theirs goes out.
             await chair.send_json_to({"type": "signal", "to": ids["worker_a"], "data": OFFER})
@@ -138,12 +142,12 @@ def test_signals_flow_only_between_admitted_participants_of_the_same_room():
             await other.send_json_to({"type": "signal", "to": ids["chair_a"], "data": OFFER})
 
             await chair.send_json_to({"type": "admit", "participant": ids["worker_a"]})
-            assert ids["chair_a"] in (await state_of(worker))["peers"]
+            await state_until(worker, lambda s: ids["chair_a"] in s["peers"])
             assert await signals(chair) == []  # the other hearing's offer never came
             await chair.send_json_to({"type": "signal", "to": ids["worker_a"], "data": OFFER})
-            assert await signals(worker) == [{"type": "signal", "from": ids["chair_a"], "data": OFFER}]
+            assert await signals(worker, expect=1) == [{"type": "signal", "from": ids["chair_a"], "data": OFFER}]
             await worker.send_json_to({"type": "signal", "to": ids["chair_a"], "data": {"kind": "answer", "sdp": "x"}})
-            [answer] = await signals(chair)
+            [answer] = await signals(chair, expect=1)
             assert answer["from"] == ids["worker_a"]
             # A malformed signal is dropped.
             await chair.send_json_to({"type": "signal", "to": ids["worker_a"], "data": {"kind": "script"}})
@@ -170,9 +174,9 @@ def test_a_party_cannot_use_the_arbitrators_controls_and_is_told_why():
         assert (await communicator.connect())[0] and (await other.connect())[0]
         try:
             await communicator.send_json_to({"type": "remove", "participant": rep_id})
-            message = await communicator.receive_json_from(timeout=3)
+            message = await communicator.receive_json_from(timeout=10)
             while message.get("type") != "error":
-                message = await communicator.receive_json_from(timeout=3)
+                message = await communicator.receive_json_from(timeout=10)
             assert "arbitrator" in message["message"] or "仲裁员" in message["message"]
             await communicator.send_json_to({"type": "room", "step": "end"})
         finally:
@@ -196,12 +200,12 @@ def test_the_removed_participant_is_closed_out():
         assert (await chair_socket.connect())[0] and (await rep_socket.connect())[0]
         try:
             await chair_socket.send_json_to({"type": "ready"})
-            await state_of(chair_socket)
+            await state_until(chair_socket, lambda s: s["me"]["state"] == ParticipantState.IN_SESSION)
             await chair_socket.send_json_to({"type": "remove", "participant": rep_id})
-            message = await rep_socket.receive_json_from(timeout=3)
+            message = await rep_socket.receive_json_from(timeout=10)
             while message.get("type") != "removed":
-                message = await rep_socket.receive_json_from(timeout=3)
-            closing = await rep_socket.receive_output(timeout=3)
+                message = await rep_socket.receive_json_from(timeout=10)
+            closing = await rep_socket.receive_output(timeout=10)
             assert closing == {"type": "websocket.close", "code": 4410}
         finally:
             await chair_socket.disconnect()
