@@ -2,6 +2,7 @@
 
 import json
 
+from django.apps import apps
 from django.core.exceptions import FieldError
 from django.db import models
 
@@ -74,3 +75,15 @@ class EncryptedJSONField(EncryptedMixin, models.TextField):
 
 def encrypted_fields(model) -> list[models.Field]:
     return [f for f in model._meta.concrete_fields if getattr(f, "encrypted", False)]
+
+
+def encrypted_models() -> list[tuple[type[models.Model], list[models.Field]]]:
+    """Each model with its own (not inherited) encrypted columns; proxies and views left out."""
+    found = []
+    for model in apps.get_models():
+        if model._meta.proxy or not model._meta.managed:
+            continue
+        fields = [f for f in encrypted_fields(model) if f in model._meta.local_concrete_fields]
+        if fields:
+            found.append((model, fields))
+    return found

@@ -8,7 +8,6 @@ picks up what is left. A value that does not decrypt stops it and is left as it 
 old key only after a run has found nothing left to do.
 """
 
-from django.apps import apps
 from django.core.management.base import BaseCommand, CommandError
 from django.db import models, transaction
 from django.db.models.functions import Cast, Left
@@ -16,20 +15,8 @@ from tqdm import tqdm
 
 from care import crypto
 from care.audit import CareEvent, record
-from care.fields import encrypted_fields
+from care.fields import encrypted_models
 from care.models import AuditChainHead
-
-
-def encrypted_models() -> list[tuple[type[models.Model], list[models.Field]]]:
-    """Each model with its own (not inherited) encrypted columns; proxies and views left out."""
-    found = []
-    for model in apps.get_models():
-        if model._meta.proxy or not model._meta.managed:
-            continue
-        fields = [f for f in encrypted_fields(model) if f in model._meta.local_concrete_fields]
-        if fields:
-            found.append((model, fields))
-    return found
 
 
 def stale_rows(model, fields, prefix: str) -> models.QuerySet:
