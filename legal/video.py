@@ -88,11 +88,6 @@ def room_group(room_id: int) -> str:
 # --- reads -----------------------------------------------------------------------------------------
 
 
-def _rooms():
-    return VideoRoom.objects.select_related("hearing", "hearing__legal_case", "hearing__legal_case__case",
-                                            "hearing__legal_case__case__worker", "hearing__arbitrator")
-
-
 def participant_for_user(*, hearing_id: int, user) -> Participant:
     """The signed-in user's own place in a video hearing; Http404 for anyone not invited."""
     if not user.is_authenticated or not user.is_active:
@@ -132,7 +127,7 @@ def participant_get(*, participant_id: int, room_id: int) -> Participant:
 
 
 def is_chair(participant: Participant) -> bool:
-    """The arbitrator (or mediator) who runs the room: admits, removes, mutes, ends."""
+    """The arbitrator, who runs the room: opens, admits, removes, mutes, takes a side apart, ends."""
     return participant.role == ParticipantRole.ARBITRATOR and participant.state != ParticipantState.REMOVED
 
 
@@ -325,9 +320,10 @@ def join(*, participant: Participant, device: str = "") -> Participant:
     once it ended, refused too."""
     room, participant = _locked(participant)
     hearing = room.hearing
-    if room.state == RoomState.ENDED or hearing.state == HearingState.CANCELLED:
+    now = timezone.now()
+    if room.state == RoomState.ENDED or hearing.state == HearingState.CANCELLED or now >= hearing.ends_at:
         raise InvalidState(_("This hearing is over."))
-    if not joinable_now(hearing):
+    if not joinable_now(hearing, now):
         raise InvalidState(_("The room opens 30 minutes before the hearing, at %(when)s.")
                            % {"when": timezone.localtime(hearing.starts_at - JOIN_EARLY).strftime("%Y-%m-%d %H:%M")})
     if participant.state == ParticipantState.REMOVED:

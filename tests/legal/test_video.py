@@ -64,7 +64,7 @@ def test_the_link_works_from_half_an_hour_before_until_the_end():
     assert video.join(participant=worker, device="d1").state == S.CHECKING
     Hearing.objects.filter(pk=vh.hearing.pk).update(starts_at=now - datetime.timedelta(hours=3),
                                                     ends_at=now - datetime.timedelta(minutes=1))
-    with pytest.raises(InvalidState):
+    with pytest.raises(InvalidState, match="This hearing is over"):
         video.join(participant=worker, device="d1")
 
 
