@@ -69,3 +69,16 @@ def _no_language_leak():
     before = translation.get_language()
     yield
     translation.activate(before) if before else translation.deactivate()
+
+
+@pytest.fixture
+def fresh_channel_layers():
+    """Channel layers of the test's own, for websocket tests: channels_redis binds its receive lock
+    to the event loop of a receive, and each test runs its sockets in an event loop of its own; a
+    receive left pending by an earlier test's loop would make the next one fail ("bound to a
+    different event loop")."""
+    from channels.layers import channel_layers
+
+    channel_layers.backends = {}
+    yield
+    channel_layers.backends = {}

@@ -15,7 +15,7 @@ from care.roles import Role
 from config.asgi import application
 from tests.factories import WorkerFactory, staff
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("fresh_channel_layers")]
 
 ORIGIN = (b"origin", b"http://testserver")
 

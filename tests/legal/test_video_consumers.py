@@ -8,6 +8,7 @@ import os
 
 import pytest
 from asgiref.sync import async_to_sync
+from channels.layers import channel_layers
 from channels.testing import WebsocketCommunicator
 from django.test import Client
 
@@ -15,7 +16,7 @@ from config.asgi import application
 from legal.models import Participant, ParticipantRole, ParticipantState
 from tests.legal.video_helpers import video_hearing
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("fresh_channel_layers")]
 
 ORIGIN = (b"origin", b"http://testserver")
 R = ParticipantRole
@@ -49,8 +50,11 @@ def socket(client: Client | None, room_id: int) -> WebsocketCommunicator:
     return WebsocketCommunicator(application, f"/ws/meet/{room_id}/", headers=headers)
 
 
-def run(scenario):
-    return async_to_sync(scenario)()
+def run(coroutine_function, *args):
+    """Run sockets in an event loop of their own, with a channel layer of that loop's own
+    (channels_redis binds its receive lock to one event loop)."""
+    channel_layers.backends = {}
+    return async_to_sync(coroutine_function)(*args)
 
 
 async def closed_with(communicator) -> int:
@@ -91,18 +95,18 @@ async def signals(communicator, expect: int = 0) -> list:
 def test_someone_who_did_not_join_is_refused():
     vh = video_hearing()
     room_id = vh.room.pk
-    assert async_to_sync(closed_with)(socket(None, room_id)) == 4403
+    assert run(closed_with, socket(None, room_id)) == 4403
     stranger = Client()
     stranger.force_login(vh.officer)  # signed in, but never opened this room
     stranger.get("/")
-    assert async_to_sync(closed_with)(socket(stranger, room_id)) == 4403
+    assert run(closed_with, socket(stranger, room_id)) == 4403
 
 
 def test_a_participant_of_one_hearing_cannot_reach_another():
     a, b = video_hearing(), video_hearing()
     worker_a = joined_by_link(a.links[R.WORKER])
     room_b = b.room.pk
-    assert async_to_sync(closed_with)(socket(worker_a, room_b)) == 4403
+    assert run(closed_with, socket(worker_a, room_b)) == 4403
 
 
 def test_signals_flow_only_between_admitted_participants_of_the_same_room():
@@ -212,4 +216,4 @@ def test_the_removed_participant_is_closed_out():
 
     run(scenario)
     assert Participant.objects.get(pk=rep_id).state == ParticipantState.REMOVED
-    assert async_to_sync(closed_with)(socket(rep, room_id)) == 4403
+    assert run(closed_with, socket(rep, room_id)) == 4403

@@ -31,7 +31,7 @@ AUTH_TOKEN = "video-auth-token-for-tests"
 
 
 @pytest.fixture(autouse=True)
-def _twilio(settings):
+def _twilio(settings, fresh_channel_layers):
     settings.VIDEO_PROVIDER = "twilio"
     settings.TWILIO_ACCOUNT_SID, settings.TWILIO_AUTH_TOKEN = ACCOUNT, AUTH_TOKEN
     settings.TWILIO_API_KEY_SID, settings.TWILIO_API_KEY_SECRET = API_KEY, API_SECRET
