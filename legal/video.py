@@ -385,30 +385,27 @@ def _reconnect(room: VideoRoom, participant: Participant) -> Participant:
     return participant
 
 
-@transaction.atomic
 def disconnected(*, participant: Participant) -> Participant:
     """The participant's connection dropped (the websocket closed without a goodbye)."""
-    room, participant = _locked(participant)
-    if not can_proceed(participant.drop):
-        return participant
-    old = participant.state
-    participant.drop()
-    participant.save(update_fields=["state", "updated_at"])
-    audit.record(actor=participant.user, event_type=VideoEvent.DISCONNECTED, subject=participant,
-                 old={"state": old}, new={"state": participant.state})
-    _push(room, "roster")
-    return participant
+    return _step(participant, "drop", VideoEvent.DISCONNECTED)
+
+
+def leave(*, participant: Participant) -> Participant:
+    return _step(participant, "leave", VideoEvent.LEFT)
 
 
 @transaction.atomic
-def leave(*, participant: Participant) -> Participant:
+def _step(participant: Participant, transition: str, event: str) -> Participant:
+    """A participant's own move (drop, leave), if it can still be made: audited, pushed."""
     room, participant = _locked(participant)
-    if not can_proceed(participant.leave):
+    move = getattr(participant, transition)
+    if not can_proceed(move):
         return participant
-    participant.leave()
+    old = participant.state
+    move()
     participant.save(update_fields=["state", "updated_at"])
-    audit.record(actor=participant.user, event_type=VideoEvent.LEFT, subject=participant,
-                 new={"state": participant.state})
+    audit.record(actor=participant.user, event_type=event, subject=participant,
+                 old={"state": old}, new={"state": participant.state})
     _push(room, "roster")
     return participant
 
