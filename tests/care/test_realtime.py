@@ -38,7 +38,7 @@ def socket(user=None, origin=ORIGIN) -> WebsocketCommunicator:
 
 async def close_code(communicator: WebsocketCommunicator) -> int:
     """The code the server closed the socket with, whether before or just after accepting it."""
-    accepted, code = await communicator.connect()
+    accepted, code = await communicator.connect(timeout=10)
     if accepted:
         message = await communicator.receive_output(timeout=1)
         assert message["type"] == "websocket.close", message
@@ -64,7 +64,7 @@ def test_a_socket_from_another_site_is_refused():
     communicator = socket(staff(Role.LEGAL_OFFICER, "legal"), origin=(b"origin", b"https://evil.example"))
 
     async def scenario():
-        accepted, _ = await communicator.connect()
+        accepted, _ = await communicator.connect(timeout=10)
         await communicator.wait()
         return accepted
 
@@ -79,12 +79,12 @@ def sockets():
 
 async def connected(scenario, *communicators):
     for communicator in communicators:
-        assert (await communicator.connect())[0]
+        assert (await communicator.connect(timeout=10))[0]
     try:
         await scenario()
     finally:
         for communicator in communicators:
-            await communicator.disconnect()
+            await communicator.disconnect(timeout=10)
 
 
 def test_the_department_hears_of_a_new_request_once_it_commits(sockets):

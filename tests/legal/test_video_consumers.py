@@ -58,7 +58,7 @@ def run(coroutine_function, *args):
 
 
 async def closed_with(communicator) -> int:
-    accepted, code = await communicator.connect()
+    accepted, code = await communicator.connect(timeout=10)
     if accepted:
         message = await communicator.receive_output(timeout=10)
         assert message["type"] == "websocket.close", message
@@ -123,7 +123,7 @@ def test_signals_flow_only_between_admitted_participants_of_the_same_room():
         sockets = {name: socket(client, rooms[key]) for name, client, key in
                    [("chair_a", chair_a, "a"), ("worker_a", worker_a, "a"), ("chair_b", chair_b, "b")]}
         for communicator in sockets.values():
-            assert (await communicator.connect())[0]
+            assert (await communicator.connect(timeout=10))[0]
         try:
             chair, worker, other = sockets["chair_a"], sockets["worker_a"], sockets["chair_b"]
             for communicator in (chair, worker, other):
@@ -158,7 +158,7 @@ def test_signals_flow_only_between_admitted_participants_of_the_same_room():
             assert await signals(worker) == []
         finally:
             for communicator in sockets.values():
-                await communicator.disconnect()
+                await communicator.disconnect(timeout=10)
 
     run(scenario)
     # Closing the sockets without saying goodbye: disconnected, never absent.
@@ -175,7 +175,7 @@ def test_a_party_cannot_use_the_arbitrators_controls_and_is_told_why():
     async def scenario():
         communicator = socket(worker, room_id)
         other = socket(rep, room_id)
-        assert (await communicator.connect())[0] and (await other.connect())[0]
+        assert (await communicator.connect(timeout=10))[0] and (await other.connect(timeout=10))[0]
         try:
             await communicator.send_json_to({"type": "remove", "participant": rep_id})
             message = await communicator.receive_json_from(timeout=10)
@@ -184,8 +184,8 @@ def test_a_party_cannot_use_the_arbitrators_controls_and_is_told_why():
             assert "arbitrator" in message["message"] or "仲裁员" in message["message"]
             await communicator.send_json_to({"type": "room", "step": "end"})
         finally:
-            await communicator.disconnect()
-            await other.disconnect()
+            await communicator.disconnect(timeout=10)
+            await other.disconnect(timeout=10)
 
     run(scenario)
     assert Participant.objects.get(pk=rep_id).state != ParticipantState.REMOVED
@@ -201,7 +201,7 @@ def test_the_removed_participant_is_closed_out():
 
     async def scenario():
         chair_socket, rep_socket = socket(chair, room_id), socket(rep, room_id)
-        assert (await chair_socket.connect())[0] and (await rep_socket.connect())[0]
+        assert (await chair_socket.connect(timeout=10))[0] and (await rep_socket.connect(timeout=10))[0]
         try:
             await chair_socket.send_json_to({"type": "ready"})
             await state_until(chair_socket, lambda s: s["me"]["state"] == ParticipantState.IN_SESSION)
@@ -212,7 +212,7 @@ def test_the_removed_participant_is_closed_out():
             closing = await rep_socket.receive_output(timeout=10)
             assert closing == {"type": "websocket.close", "code": 4410}
         finally:
-            await chair_socket.disconnect()
+            await chair_socket.disconnect(timeout=10)
 
     run(scenario)
     assert Participant.objects.get(pk=rep_id).state == ParticipantState.REMOVED

@@ -116,7 +116,7 @@ def test_only_an_admitted_participant_gets_a_token_for_the_room_of_their_space()
 
     async def scenario():
         chair_socket, worker_socket = socket(chair_client), socket(worker_client)
-        assert (await chair_socket.connect())[0] and (await worker_socket.connect())[0]
+        assert (await chair_socket.connect(timeout=10))[0] and (await worker_socket.connect(timeout=10))[0]
         try:
             await chair_socket.send_json_to({"type": "ready"})
             await worker_socket.send_json_to({"type": "ready"})
@@ -133,8 +133,8 @@ def test_only_an_admitted_participant_gets_a_token_for_the_room_of_their_space()
             apart = await state_until(worker_socket, lambda s: s["me"]["state"] == ParticipantState.PRIVATE)
             assert apart["media"]["room"].endswith("-private")
         finally:
-            await chair_socket.disconnect()
-            await worker_socket.disconnect()
+            await chair_socket.disconnect(timeout=10)
+            await worker_socket.disconnect(timeout=10)
 
     async_to_sync(scenario)()
 
