@@ -39,25 +39,35 @@ def granted_case_ids(user, perm: str = CASE_VIEW):
     )
 
 
-def visible_cases_q(user) -> Q:
-    """The cases whose content ``user`` may read, as a filter for one query."""
+def visible_case_ids(user):
+    """The ids of the cases whose content ``user`` may read, as one subquery: a ``UNION`` of the
+    parts that apply (their own cases; their department's cases assigned to them or waiting to be
+    taken up; the cases granted to them), so that each part is one index scan. An ``OR`` of the
+    same parts cannot use an index: on a million cases the queue's count read the whole table."""
     if not user.is_authenticated or not user.is_active:
-        return Q(pk__in=[])
-    q = Q(pk__in=[])
+        return Case.objects.none().values("pk")
+    parts = []
     if user.has_role(Role.WORKER):
-        q |= Q(worker__user=user)
+        parts.append(Case.objects.filter(worker__user=user).values("pk"))
     if user.department and works_department(user, user.department):
-        q |= Q(department=user.department) & (
-            Q(assignee=user) | Q(assignee__isnull=True, stage=Stage.RECEIVED)
-        )
+        department = Case.objects.filter(department=user.department)
+        parts.append(department.filter(assignee=user).values("pk"))
+        parts.append(department.filter(assignee__isnull=True, stage=Stage.RECEIVED).values("pk"))
     if user.has_role(*{r for roles in DEPARTMENT_ROLES.values() for r in roles}, Role.ARBITRATOR):
-        q |= Q(pk__in=granted_case_ids(user))
-    return q
+        parts.append(granted_case_ids(user))
+    if not parts:
+        return Case.objects.none().values("pk")
+    first, *rest = parts
+    return first.union(*rest) if rest else first
 
 
-def visible_cases_q_subquery(user):
-    """The ids of the cases ``user`` may read, for filtering related tables in one query."""
-    return Case.objects.filter(visible_cases_q(user)).values("pk")
+def visible_cases_q(user) -> Q:
+    """The cases whose content ``user`` may read, as a filter."""
+    return Q(pk__in=visible_case_ids(user))
+
+
+def can_read_case(user, case_id: int) -> bool:
+    return Case.objects.filter(visible_cases_q(user), pk=case_id).exists()
 
 
 def summary_cases_q(user) -> Q:

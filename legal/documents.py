@@ -42,7 +42,7 @@ def max_bytes() -> int:
 
 
 def _visible(user) -> QuerySet[Document]:
-    return Document.objects.filter(legal_case__case__in=hall.visible_cases_q_subquery(user))
+    return Document.objects.filter(legal_case__case__in=hall.visible_case_ids(user))
 
 
 def documents_for_user(*, legal_case: LegalCase, user) -> QuerySet[Document]:
@@ -129,7 +129,7 @@ def document_download(*, document: Document, actor) -> bytes:
     """The bytes of ``document`` for ``actor``, who must be able to read its case. Every
     download is recorded in the audit log."""
     legal_case = document.legal_case
-    if not hall.visible_cases_q_subquery(actor).filter(pk=legal_case.case_id).exists():
+    if not hall.can_read_case(actor, legal_case.case_id):
         raise NotAllowed()
     try:
         data = base64.b64decode(document.content, validate=True)

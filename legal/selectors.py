@@ -13,7 +13,7 @@ from legal.models import OPEN_STATES, Deadline, Hearing, HearingState, LegalCase
 def legal_cases_for_user(*, user) -> QuerySet[LegalCase]:
     """Legal cases whose content the user may read, with each one's next open deadline."""
     return (
-        LegalCase.objects.filter(case__in=hall.visible_cases_q_subquery(user))
+        LegalCase.objects.filter(case__in=hall.visible_case_ids(user))
         .select_related("case", "case__worker", "case__assignee")
         .annotate(next_due=Min("deadlines__due_on", filter=Q(deadlines__met_at__isnull=True)))
     )

@@ -28,7 +28,7 @@ from care.selectors import MIN_GROUP_SIZE
 
 
 def _visible_q(user) -> Q:
-    q = Q(case__in=hall.visible_cases_q_subquery(user))
+    q = Q(case__in=hall.visible_case_ids(user))
     if permissions.is_reviewer(user):
         q |= Q(state=ClaimState.SECOND_APPROVAL)
     return q
