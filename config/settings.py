@@ -17,6 +17,7 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
 from django.utils.translation import gettext_lazy as _
+from psycopg_pool import ConnectionPool
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 ENV = os.environ.get("DJANGO_ENV", "development")
@@ -133,6 +134,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
             "min_size": int(os.environ.get("DB_POOL_MIN", "2")),
             "max_size": int(os.environ.get("DB_POOL_MAX", "20")),
             "timeout": 10,
+            # A connection is checked as it leaves the pool: after the database restarted, the
+            # pool's dead connections are replaced instead of failing a request each.
+            "check": ConnectionPool.check_connection,
         }
     }
 else:
@@ -152,16 +156,21 @@ if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL]},
+            # No socket timeout: a consumer waits for its next message with a blocking BZPOPMIN of
+            # 5 s, and redis-py 8's default socket timeout of 5 s cut that wait, crashing every
+            # websocket quiet for 5 s (channels_redis issue 422; found by bench/load.py).
+            "CONFIG": {"hosts": [{"address": REDIS_URL, "socket_timeout": None}]},
         }
     }
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
-# Counters for throttling (shared by every process through Redis when there is one).
+# Counters for throttling (shared by every process through Redis when there is one; while
+# Redis is down, each process counts on its own: care/cache.py).
 CACHES = {
     "default": (
-        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+        {"BACKEND": "care.cache.ResilientRedisCache", "LOCATION": REDIS_URL,
+         "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1}}
         if REDIS_URL
         else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
     )
@@ -351,7 +360,7 @@ TWILIO_TIMEOUT_SECONDS = float(os.environ.get("TWILIO_TIMEOUT_SECONDS", "10"))
 SMS_QUIET_HOURS = (21, 8)  # local hours: non-urgent messages wait from 21:00 until 08:00
 SMS_RETRY_BASE_SECONDS = int(os.environ.get("SMS_RETRY_BASE_SECONDS", "30"))
 SMS_RETRY_CAP_SECONDS = 3600
-SMS_MAX_ATTEMPTS = int(os.environ.get("SMS_MAX_ATTEMPTS", "8"))  # about two hours of retries
+SMS_MAX_ATTEMPTS = int(os.environ.get("SMS_MAX_ATTEMPTS", "10"))  # retries span 1.5 h at least, about 3 h
 SMS_RATE_LIMIT = 5  # messages to one number ...
 SMS_RATE_WINDOW_SECONDS = 600  # ... within this window; more wait
 SMS_CODES_PER_HOUR = 3  # sign-in codes per number per hour

@@ -1,4 +1,5 @@
 import base64
+import os
 
 import pytest
 
@@ -82,3 +83,48 @@ def fresh_channel_layers():
     channel_layers.backends = {}
     yield
     channel_layers.backends = {}
+
+
+@pytest.fixture(scope="module")
+def asgi_server(django_db_setup, tmp_path_factory):
+    """The whole ASGI application, HTTP and websockets, served by daphne in a process of its own
+    (tests/asgi_settings.py: the project's settings with the tests', on the test database), for
+    pages that need a websocket: pytest-django's live_server is HTTP only. It needs PostgreSQL
+    (.ci/run's): an in-memory SQLite test database is not shared with another process."""
+    import socket
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    from django.db import connection
+
+    if connection.vendor == "sqlite" and connection.is_in_memory_db():
+        pytest.skip("the ASGI server runs in another process: run this test on PostgreSQL")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    log = tmp_path_factory.mktemp("daphne") / "daphne.log"
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "tests.asgi_settings",
+           "TEST_DATABASE_NAME": connection.settings_dict["NAME"]}
+    root = Path(__file__).resolve().parents[1]
+    with log.open("wb") as out:
+        server = subprocess.Popen([sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port),
+                                   "config.asgi:application"], cwd=root, env=env, stdout=out,
+                                  stderr=subprocess.STDOUT, start_new_session=True)
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            break
+        except OSError:
+            if server.poll() is not None or time.monotonic() > deadline:
+                server.kill()
+                raise RuntimeError(f"daphne did not start:\n{log.read_text(errors='replace')[-3000:]}") from None
+            time.sleep(0.2)
+    yield f"http://127.0.0.1:{port}"
+    server.terminate()
+    try:
+        server.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        server.kill()

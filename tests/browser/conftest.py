@@ -1,5 +1,6 @@
 import os
 import shutil
+from pathlib import Path
 
 import pytest
 
@@ -41,59 +42,66 @@ def browser():
         del os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"]
 
 
+PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True, "locale": "zh-CN"}
+
+
 @pytest.fixture
-def page(browser, live_server, settings):
+def new_page(browser, live_server, settings):
+    """``new_page()``: a phone-sized page in a browser context of its own (another person on
+    another phone, with their own cookies), collecting CSP violations in ``page.csp_violations``."""
     settings.SITE_URL = live_server.url
-    context = browser.new_context(
-        viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True, locale="zh-CN"
-    )
-    page = context.new_page()
-    page.csp_violations = []
-    page.on("console", lambda msg: "Content Security Policy" in msg.text and page.csp_violations.append(msg.text))
-    yield page
-    context.close()
+    contexts = []
+
+    def open_page():
+        context = browser.new_context(**PHONE)
+        contexts.append(context)
+        page = context.new_page()
+        page.csp_violations = []
+        page.on("console", lambda msg: "Content Security Policy" in msg.text and page.csp_violations.append(msg.text))
+        return page
+
+    yield open_page
+    for context in contexts:
+        context.close()
 
 
-@pytest.fixture(scope="module")
-def asgi_server(django_db_setup, tmp_path_factory):
-    """The whole ASGI application, HTTP and websockets, served by daphne in a process of its own
-    (tests/asgi_settings.py: the project's settings with the tests', on the test database), for
-    pages that need a websocket: pytest-django's live_server is HTTP only. It needs PostgreSQL
-    (.ci/run's): an in-memory SQLite test database is not shared with another process."""
-    import socket
-    import subprocess
-    import sys
-    import time
-    from pathlib import Path
+@pytest.fixture
+def page(new_page):
+    return new_page()
 
-    from django.db import connection
 
-    if connection.vendor == "sqlite" and connection.is_in_memory_db():
-        pytest.skip("the ASGI server runs in another process: run this test on PostgreSQL")
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    log = tmp_path_factory.mktemp("daphne") / "daphne.log"
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "tests.asgi_settings",
-           "TEST_DATABASE_NAME": connection.settings_dict["NAME"]}
-    root = Path(__file__).resolve().parents[2]
-    with log.open("wb") as out:
-        server = subprocess.Popen([sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port),
-                                   "config.asgi:application"], cwd=root, env=env, stdout=out,
-                                  stderr=subprocess.STDOUT, start_new_session=True)
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            break
-        except OSError:
-            if server.poll() is not None or time.monotonic() > deadline:
-                server.kill()
-                raise RuntimeError(f"daphne did not start:\n{log.read_text(errors='replace')[-3000:]}") from None
-            time.sleep(0.2)
-    yield f"http://127.0.0.1:{port}"
-    server.terminate()
-    try:
-        server.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        server.kill()
+DESKTOP = {"width": 1280, "height": 800}
+
+
+@pytest.fixture(scope="session")
+def screenshot_dir(tmp_path_factory) -> Path:
+    """Where the journeys' screenshots go: $BROWSER_SCREENSHOTS (CI keeps it as an artifact),
+    else a temporary directory of the run."""
+    directory = Path(os.environ.get("BROWSER_SCREENSHOTS") or tmp_path_factory.mktemp("screenshots"))
+    directory.mkdir(parents=True, exist_ok=True)
+    return directory
+
+
+@pytest.fixture
+def shot(screenshot_dir):
+    """``shot(page, journey, step)``: full-page screenshots of the page as it is now, on its own
+    (phone-sized) viewport and on a desktop one, as ``<journey>-<step>-phone.png`` and
+    ``-desktop.png``; on both, the page must not scroll sideways. The page gets its viewport back."""
+
+    def take(page, journey: str, step: str) -> None:
+        import time
+        t0 = time.monotonic()
+        phone = page.viewport_size
+        for name, size in (("phone", phone), ("desktop", DESKTOP)):
+            if size != page.viewport_size:
+                page.set_viewport_size(size)
+                # Let resize observers (e.g. the charts) redraw before the picture is taken.
+                page.evaluate("() => new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(done)))")
+            page.screenshot(path=screenshot_dir / f"{journey}-{step}-{name}.png", full_page=True)
+            assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1"), (
+                f"{journey}-{step}: the page scrolls sideways on the {name} viewport")
+        page.set_viewport_size(phone)
+        with open("/tmp/shot_times.txt", "a") as f:
+            f.write(f"{journey}-{step} {time.monotonic() - t0:.3f}\n")
+
+    return take

@@ -13,6 +13,7 @@ Runs on SQLite and PostgreSQL; the one test that needs concurrent writers is mar
 import datetime as dt
 import io
 import signal
+import socket
 import threading
 import time
 from datetime import timedelta
@@ -25,6 +26,7 @@ from django.utils import timezone
 from django_tasks_db.management.commands.db_worker import Worker as DbWorker
 from django_tasks_db.models import DBTaskResult, get_date_max
 
+import config.settings as production
 from care import sms
 from care.models import OutboundSms, SmsStatus, Urgency
 from care.tasks import send_sms
@@ -282,6 +284,65 @@ def test_twilio_down_for_good_gives_up_after_max_attempts(settings, fake_twilio_
     assert len(creates(fake)) == 3
     assert fake.messages == []
     assert not pending_sends().exists()
+
+
+class Outage:
+    """Twilio out of reach (connection refused: nothing listens on the port) or answering 503 to
+    everything, until ``end`` on a simulated clock; the test moves the clock from one due task to
+    the next instead of sleeping."""
+
+    def __init__(self, settings, fake: FakeTwilio, kind: str, *, start: dt.datetime, hours: float):
+        self.settings, self.fake, self.kind = settings, fake, kind
+        self.now, self.end = start, start + timedelta(hours=hours)
+        if kind == "refused":
+            with socket.socket() as probe:  # a free port, closed again: connections are refused
+                probe.bind(("127.0.0.1", 0))
+                settings.TWILIO_API_BASE = f"http://127.0.0.1:{probe.getsockname()[1]}"
+        else:
+            fake.set_random_faults(1.0, [Fault.unavailable()])
+
+    def advance_to(self, moment: dt.datetime) -> None:
+        self.now = max(self.now, moment)
+        if self.now >= self.end:  # back up
+            self.settings.TWILIO_API_BASE = self.fake.base_url
+            self.fake.set_random_faults(0.0)
+
+
+@pytest.mark.parametrize("kind", ["refused", "503"])
+def test_twilio_down_for_an_hour_messages_wait_and_go_later(settings, fake_twilio_factory, monkeypatch, kind):  # noqa: F811
+    """The drill: Twilio is down for an hour. With the production retry settings and the
+    backoff's jitter at its shortest (the worst case: the retries run out soonest), every
+    message waits (queued, nothing lost, nothing failed) and goes once Twilio is back, once."""
+    fake = use_fake(settings, fake_twilio_factory())
+    for name in ("SMS_RETRY_BASE_SECONDS", "SMS_RETRY_CAP_SECONDS", "SMS_MAX_ATTEMPTS"):
+        setattr(settings, name, getattr(production, name))  # use_fake shortens them for speed
+    monkeypatch.setattr(sms.random, "random", lambda: 0.0)
+    start = timezone.now().replace(microsecond=0)
+    outage = Outage(settings, fake, kind, start=start, hours=1)
+    monkeypatch.setattr(timezone, "now", lambda: outage.now)
+    numbers = [f"+861381234{i:04d}" for i in range(3)]
+    queued = [queue(to, ref=f"QD-2026-{i:06d}") for i, to in enumerate(numbers)]
+
+    for _ in range(200):
+        run_worker_batch()
+        assert_no_crashed_tasks()
+        for message in OutboundSms.objects.filter(pk__in=[m.pk for m in queued]):
+            assert message.status != SmsStatus.FAILED, f"gave up during the outage: {message.error}"
+            if outage.now < outage.end:
+                assert message.status in (SmsStatus.QUEUED, SmsStatus.SENDING), message.status
+        due = pending_sends().exclude(run_after=get_date_max()).order_by("run_after")
+        if not pending_sends().exists():
+            break
+        outage.advance_to(due.values_list("run_after", flat=True).first() or outage.now)
+    else:
+        raise AssertionError("the messages were still pending after 200 rounds")
+
+    assert outage.now >= outage.end
+    sent = list(OutboundSms.objects.filter(pk__in=[m.pk for m in queued]))
+    assert {m.status for m in sent} == {SmsStatus.SENT}
+    assert all(m.sent_at >= outage.end and m.attempts > 1 for m in sent)
+    assert sorted(m["to"] for m in fake.messages) == numbers  # each once
+    fake.assert_no_duplicates()
 
 
 # --- ambiguous: looked up before anything is resent ---------------------------------------------------
