@@ -39,7 +39,7 @@ from counseling.models import (
     SignupState,
     SupervisionGrant,
 )
-from counseling.slots import SHANGHAI, Interval, free_slots
+from counseling.slots import SHANGHAI, Interval, free_slots, overlaps
 
 
 def min_notice() -> datetime.timedelta:
@@ -142,14 +142,38 @@ def free_times(*, profile: CounselorProfile, mode: str, start_day: datetime.date
     the times a room is also free, each with the first such room (the worker chooses a time, not
     a room); by phone or video, every free slot, with no room. The booking pages and the API
     offer these."""
-    window = {"profile": profile, "start_day": start_day, "days": days, "exclude_pk": exclude_pk}
+    slots = free_slots_for(profile=profile, start_day=start_day, days=days, exclude_pk=exclude_pk)
     if mode != Mode.IN_PERSON:
-        return {start: (end, None) for start, end in free_slots_for(**window)}
+        return {start: (end, None) for start, end in slots}
+    rooms = list(active_rooms())
+    if not slots or not rooms:
+        return {}
+    step = datetime.timedelta(minutes=profile.session_minutes + profile.buffer_minutes)
+    busy = rooms_busy(room_ids=[room.pk for room in rooms], since=slots[0][0], until=slots[-1][0] + step,
+                      exclude_pk=exclude_pk)
     found: dict[datetime.datetime, tuple] = {}
-    for room in active_rooms():
-        for start, end in free_slots_for(**window, room=room):
-            found.setdefault(start, (end, room))
-    return dict(sorted(found.items()))
+    for start, end in slots:
+        room = next((room for room in rooms if not overlaps(start, start + step, busy.get(room.pk, []))), None)
+        if room is not None:
+            found[start] = (end, room)
+    return found
+
+
+def rooms_busy(*, room_ids: list[int], since: datetime.datetime, until: datetime.datetime,
+               exclude_pk: int | None = None) -> dict[int, list[Interval]]:
+    """The time held in each of the rooms over [since, until), as busy_intervals counts it for
+    one room, in one query for them all: room id → intervals."""
+    rows = Appointment.objects.filter(room_id__in=room_ids, state__in=HOLDING_STATES, starts_at__lt=until,
+                                      blocked_until__gt=since)
+    if exclude_pk is not None:
+        rows = rows.exclude(pk=exclude_pk)
+    groups = GroupSession.objects.filter(room_id__in=room_ids, cancelled_at__isnull=True, starts_at__lt=until,
+                                         ends_at__gt=since)
+    busy: dict[int, list[Interval]] = {}
+    for room_id, starts, ends in rows.order_by().values_list("room_id", "starts_at", "blocked_until").union(
+            groups.order_by().values_list("room_id", "starts_at", "ends_at"), all=True).order_by():
+        busy.setdefault(room_id, []).append((starts, ends))
+    return busy
 
 
 def room_for_time(*, profile: CounselorProfile, mode: str, starts_at: datetime.datetime,

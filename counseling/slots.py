@@ -20,7 +20,7 @@ SHANGHAI = ZoneInfo("Asia/Shanghai")
 Interval = tuple[datetime.datetime, datetime.datetime]
 
 
-def _overlaps(start: datetime.datetime, end: datetime.datetime, intervals: list[Interval]) -> bool:
+def overlaps(start: datetime.datetime, end: datetime.datetime, intervals: list[Interval]) -> bool:
     return any(start < other_end and other_start < end for other_start, other_end in intervals)
 
 
@@ -62,8 +62,8 @@ def free_slots(
             range_end = datetime.datetime.combine(day, ends, tzinfo=tz)
             while start + session <= range_end:
                 end = start + session
-                if (start >= earliest and not _overlaps(start, end, exceptions)
-                        and not _overlaps(start, start + step, busy)):
+                if (start >= earliest and not overlaps(start, end, exceptions)
+                        and not overlaps(start, start + step, busy)):
                     found.setdefault(start, (start, end))
                 start += step
     return [found[start] for start in sorted(found)]
