@@ -89,8 +89,6 @@ def shot(screenshot_dir):
     ``-desktop.png``; on both, the page must not scroll sideways. The page gets its viewport back."""
 
     def take(page, journey: str, step: str) -> None:
-        import time
-        t0 = time.monotonic()
         phone = page.viewport_size
         for name, size in (("phone", phone), ("desktop", DESKTOP)):
             if size != page.viewport_size:
@@ -101,7 +99,5 @@ def shot(screenshot_dir):
             assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1"), (
                 f"{journey}-{step}: the page scrolls sideways on the {name} viewport")
         page.set_viewport_size(phone)
-        with open("/tmp/shot_times.txt", "a") as f:
-            f.write(f"{journey}-{step} {time.monotonic() - t0:.3f}\n")
 
     return take

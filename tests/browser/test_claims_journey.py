@@ -1,12 +1,10 @@
 """A mutual-insurance claim in a real browser (Debian's headless Chromium, driven by Playwright),
 on a phone-sized screen: the member files it with a receipt, a claims officer approves it, and
 because the amount is above CLAIMS_SECOND_APPROVAL_ABOVE another reviewer gives the second
-approval. Full-page screenshots go to $BROWSER_SCREENSHOTS when it is set."""
+approval. Each page is photographed on a phone and a desktop screen (the `shot` fixture)."""
 
 import datetime
-import os
 import re
-from pathlib import Path
 
 import pytest
 from django.contrib.auth.models import Group
@@ -19,17 +17,6 @@ from tests.care.claims.helpers import RECEIPT_PDF, enrol, make_plan, officer, re
 from tests.factories import WorkerFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture
-def screenshots(tmp_path):
-    directory = Path(os.environ.get("BROWSER_SCREENSHOTS") or tmp_path / "screenshots")
-    directory.mkdir(parents=True, exist_ok=True)
-    return directory
-
-
-def no_horizontal_scroll(page) -> bool:
-    return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
 
 
 def staff_sign_in(page, live_server, username):
@@ -56,7 +43,7 @@ def badge(page) -> str:
 
 
 def test_a_member_files_a_claim_an_officer_approves_it_and_another_reviewer_confirms(
-        page, live_server, settings, tmp_path, screenshots):
+        page, live_server, settings, tmp_path, shot):
     settings.CLAIMS_SECOND_APPROVAL_ABOVE = "1000.00"
     worker = WorkerFactory(mobile="+8613812349876", name="张三")
     enrol(worker, make_plan())  # 800 yuan deductible, inpatient treatment paid at 50%
@@ -67,10 +54,6 @@ def test_a_member_files_a_claim_an_officer_approves_it_and_another_reviewer_conf
     receipt = tmp_path / "发票.pdf"
     receipt.write_bytes(RECEIPT_PDF)
     today = timezone.localdate()
-
-    def shot(name):
-        page.screenshot(path=screenshots / f"claims-{name}.png", full_page=True)
-        assert no_horizontal_scroll(page), name
 
     # 1. The member signs in by SMS code and files a claim from their cover, with a receipt.
     page.goto(f"{live_server.url}/signin/")
@@ -84,7 +67,7 @@ def test_a_member_files_a_claim_an_officer_approves_it_and_another_reviewer_conf
     page.get_by_role("link", name="我的保障").click()
     page.wait_for_url(re.compile(r"/claims/cover/$"))
     assert "职工住院医疗互助保障" in page.content()
-    shot("01-cover")
+    shot(page, "claims", "01-cover")
 
     page.get_by_role("button", name="申请理赔").click()
     page.wait_for_url(re.compile(r"/claims/new/$"))
@@ -102,7 +85,7 @@ def test_a_member_files_a_claim_an_officer_approves_it_and_another_reviewer_conf
     row.get_by_label("金额（元）").fill("6000.00")
     row.get_by_label("个人自付部分（元）").fill("5000.00")
     row.get_by_label("发票扫描件").set_input_files(receipt)
-    shot("02-claim-form")
+    shot(page, "claims", "02-claim-form")
     page.get_by_role("button", name="提交理赔申请").click()
     page.wait_for_url(re.compile(r"/claims/\d+/$"))
     claim = Claim.objects.get(case__worker=worker)
@@ -111,7 +94,7 @@ def test_a_member_files_a_claim_an_officer_approves_it_and_another_reviewer_conf
     assert badge(page) == "已提交"
     assert page.get_by_role("link", name="发票.pdf").is_visible()
     assert claim.receipts.get().filename == "发票.pdf"
-    shot("03-claim-filed")
+    shot(page, "claims", "03-claim-filed")
     sign_out(page)
 
     # 2. A claims officer opens it from the queue, starts the review and approves the payable amount;
@@ -120,7 +103,7 @@ def test_a_member_files_a_claim_an_officer_approves_it_and_another_reviewer_conf
     page.get_by_role("link", name="医疗互助理赔").click()
     page.wait_for_url(re.compile(r"/claims/$"))
     assert "测算金额：2100.00 元" in page.content()
-    shot("04-officer-queue")
+    shot(page, "claims", "04-officer-queue")
     page.get_by_role("link", name=reference).click()
     page.wait_for_url(re.compile(rf"/claims/{claim.pk}/$"))
     take_step(page, "start_review")
@@ -130,7 +113,7 @@ def test_a_member_files_a_claim_an_officer_approves_it_and_another_reviewer_conf
     assert computation.locator("tfoot").inner_text().split() == ["应报销金额", "2100.00"]
     approve = page.locator('main form[action$="/step/approve/"] button[type=submit]')
     assert approve.inner_text() == "审核通过 2100.00 元（须由另一名复核人复核）"
-    shot("05-officer-review")
+    shot(page, "claims", "05-officer-review")
     take_step(page, "approve")
     assert badge(page) == "待复核"
     assert "2100.00 元，审核人 claims1" in page.content()
@@ -139,7 +122,7 @@ def test_a_member_files_a_claim_an_officer_approves_it_and_another_reviewer_conf
     #    and a forged form is refused.
     assert page.locator('form[action$="/step/approve_second/"]').count() == 0
     assert page.get_by_role("button", name=re.compile("复核通过")).count() == 0
-    shot("06-officer-first-approval")
+    shot(page, "claims", "06-officer-first-approval")
     with page.expect_navigation():
         page.evaluate("""(action) => {
             const form = document.createElement("form");
@@ -164,17 +147,17 @@ def test_a_member_files_a_claim_an_officer_approves_it_and_another_reviewer_conf
     page.wait_for_url(re.compile(r"/claims/\?state=second_approval$"))
     assert page.get_by_label("状态").input_value() == "second_approval"
     assert page.locator("main article.case-card").count() == 1
-    shot("07-reviewer-queue")
+    shot(page, "claims", "07-reviewer-queue")
     page.get_by_role("link", name=reference).click()
     page.wait_for_url(re.compile(rf"/claims/{claim.pk}/$"))
     second = page.locator('main form[action$="/step/approve_second/"] button[type=submit]')
     assert second.inner_text() == "复核通过：2100.00 元"
-    shot("08-reviewer-claim")
+    shot(page, "claims", "08-reviewer-claim")
     take_step(page, "approve_second")
     assert badge(page) == "已核准"
     assert "核准金额：2100.00 元" in page.locator("main article header").inner_text()
     assert page.locator("main section[aria-labelledby=steps-h]").count() == 0
-    shot("09-approved")
+    shot(page, "claims", "09-approved")
 
     claim.refresh_from_db()
     assert claim.state == ClaimState.APPROVED

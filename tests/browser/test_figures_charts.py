@@ -15,7 +15,7 @@ from tests.factories import CaseFactory, WorkerFactory, staff
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def test_the_charts_are_drawn_from_the_figures_without_breaking_the_csp(page, live_server):
+def test_the_charts_are_drawn_from_the_figures_without_breaking_the_csp(page, live_server, shot):
     staff(Role.CENTER_MANAGER, username="boss1")
     worker = WorkerFactory()
     opened = timezone.now() - datetime.timedelta(days=1)
@@ -38,7 +38,13 @@ def test_the_charts_are_drawn_from_the_figures_without_breaking_the_csp(page, li
     }""")
     assert drawn["labels"] == 12 and drawn["legal"] == 7
     assert drawn["width"] > 200 and drawn["height"] > 100
+    shot(page, "figures", "01-figures")
     page.click("details summary")
     assert "7" in page.locator("#trend-table").inner_text()
+    shot(page, "figures", "02-trend-as-a-table")
+    page.get_by_role("link", name="0 条低分评价待回访").click()  # the manager's follow-up list
+    page.wait_for_url(re.compile(r"/figures/follow-up/$"))
+    assert page.locator("main h1").inner_text() == "待回访的低分评价"
+    shot(page, "figures", "03-follow-ups")
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
     assert not page.csp_violations

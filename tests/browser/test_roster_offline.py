@@ -17,7 +17,7 @@ from tests.factories import WorkerFactory, staff
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def test_a_check_in_made_offline_is_kept_and_saved_when_the_connection_returns(page, live_server):
+def test_a_check_in_made_offline_is_kept_and_saved_when_the_connection_returns(page, live_server, shot):
     keeper = staff(Role.CHILDCARE_STAFF, "childcare", username="door1", mobile="+8613700000123")
     station = Station.objects.create(name="文化宫驿站", coordinator=keeper)
     programme = services.programme_create(
@@ -49,6 +49,7 @@ def test_a_check_in_made_offline_is_kept_and_saved_when_the_connection_returns(p
     assert "1" in pending.inner_text()
     assert page.evaluate("JSON.parse(localStorage.getItem('childcare.pending')).length") == 1
     assert not Attendance.objects.exists()
+    shot(page, "roster-offline", "01-not-saved-yet")
 
     page.context.set_offline(False)  # the script sends it again, then reloads the roster
     page.locator(".roster-row .badge.stage-in_progress").wait_for(timeout=20_000)

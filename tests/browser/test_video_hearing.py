@@ -21,7 +21,7 @@ def watch(page, violations: list):
     return page
 
 
-def test_the_arbitrator_admits_the_worker_and_their_browsers_connect(asgi_server, browser):
+def test_the_arbitrator_admits_the_worker_and_their_browsers_connect(asgi_server, browser, shot):
     vh = video_hearing()
     violations = []
     phone = {"viewport": {"width": 390, "height": 844}, "locale": "zh-CN"}
@@ -35,22 +35,31 @@ def test_the_arbitrator_admits_the_worker_and_their_browsers_connect(asgi_server
     chair.wait_for_load_state()
     chair.goto(f"{asgi_server}/legal/hearings/{vh.hearing.pk}/room/")
     chair.wait_for_selector("#ready:not([disabled])", timeout=20_000)
+    shot(chair, "video", "01-arbitrator-device-check")
     chair.click("#ready")
     chair.wait_for_selector("#controls:not([hidden])", timeout=20_000)
     chair.click("[data-step=open]")
     chair.click("[data-step=start]")
+    shot(chair, "video", "02-arbitrator-in-the-room")
 
     worker.goto(f"{asgi_server}/meet/{vh.links[ParticipantRole.WORKER]}/")
+    shot(worker, "video", "03-worker-personal-link")
     worker.click("main form button[type=submit]")  # the landing page's "Enter the room"
     worker.wait_for_selector("#ready:not([disabled])", timeout=20_000)
+    shot(worker, "video", "04-worker-device-check")
     worker.click("#ready")
     worker.wait_for_selector("#waiting:not([hidden])", timeout=20_000)
     assert worker.evaluate("window.videoRoom.peers.size") == 0  # waiting: no media
+    shot(worker, "video", "05-worker-waiting-room")
+    chair.wait_for_selector("#roster button[data-action=admit]", timeout=20_000)
+    shot(chair, "video", "06-arbitrator-sees-the-worker-waiting")
 
     chair.click("#roster button[data-action=admit]", timeout=20_000)
     for page in (chair, worker):
         page.wait_for_function(CONNECTED, timeout=30_000)
         page.wait_for_function(PLAYING, timeout=30_000)
+    shot(worker, "video", "07-worker-in-session")
+    shot(chair, "video", "08-arbitrator-in-session")
     me = Participant.objects.get(room__hearing=vh.hearing, role=ParticipantRole.WORKER)
     assert me.state == ParticipantState.IN_SESSION
 
