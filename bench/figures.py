@@ -28,6 +28,7 @@ the slowest queries of hall_figures and the peak RSS of this process.
 
 import argparse
 import datetime
+import json
 import os
 import re
 import statistics
@@ -174,7 +175,7 @@ ORDER BY drawn.created_at
 """
 
 
-def generate(n_workers: int, n_cases: int, staff_pk: int) -> dict:
+def generate(n_workers: int, n_cases: int, staff_pk: int, sms_rows: int = SMS_ROWS) -> dict:
     """Fill the database; the seconds of each step and the rows made."""
     from django.db import connection
     from django.utils import timezone
@@ -213,14 +214,18 @@ def generate(n_workers: int, n_cases: int, staff_pk: int) -> dict:
 
         started = time.perf_counter()
         cursor.execute(SMS_SQL.format(recent=RECENT), {
-            "first_worker": first_worker, "workers": n_workers, "now": now, "span": span, "rows": SMS_ROWS,
+            "first_worker": first_worker, "workers": n_workers, "now": now, "span": span, "rows": sms_rows,
             "body": sealed(OutboundSms, "body", "【职工服务中心】您的申请 BM-2026-000001 已受理。")})
         seconds["sms"] = time.perf_counter() - started
+
+        started = time.perf_counter()
+        audit_events(cursor)
+        seconds["audit"] = time.perf_counter() - started
 
         # As autovacuum would have done by now in production: statistics, and the visibility map
         # that index-only scans need.
         started = time.perf_counter()
-        cursor.execute("VACUUM (ANALYZE) care_worker, care_case, care_survey, care_outboundsms")
+        cursor.execute("VACUUM (ANALYZE) care_worker, care_case, care_survey, care_outboundsms, care_auditevent")
         seconds["vacuum analyze"] = time.perf_counter() - started
 
         cursor.execute("""SELECT (SELECT count(*) FROM care_worker), (SELECT count(*) FROM care_case),
@@ -229,10 +234,57 @@ def generate(n_workers: int, n_cases: int, staff_pk: int) -> dict:
                                  (SELECT count(*) FROM care_survey),
                                  (SELECT count(*) FROM care_survey WHERE answered_at IS NOT NULL),
                                  (SELECT count(*) FROM care_outboundsms),
+                                 (SELECT count(*) FROM care_auditevent),
                                  pg_size_pretty(pg_total_relation_size('care_case'))""")
-        counts = dict(zip(("workers", "cases", "open", "withdrawn", "surveys", "answered", "sms", "case table"),
+        counts = dict(zip(("workers", "cases", "open", "withdrawn", "surveys", "answered", "sms", "audit events",
+                           "case table"),
                           cursor.fetchone(), strict=True))
     return {"seconds": seconds, "counts": counts}
+
+
+AUDIT_CASES_SQL = """
+SELECT id, stage, opened_at, closed_at, assignee_id FROM care_case WHERE id > %s ORDER BY id LIMIT 20000
+"""
+AUDIT_COPY = """COPY care_auditevent (seq, at, actor_id, event_type, subject_type, subject_id, old, new, prev_hash,
+hash) FROM STDIN"""
+
+
+def audit_events(cursor) -> int:
+    """The audit log the cases' lives would have written, as a valid hash chain (each event
+    hashed as care.audit.record hashes it, in Python, then COPY, 20 000 cases at a time): filed;
+    taken up unless still received; closed or withdrawn with its time. ``manage.py
+    verify_audit_log`` holds on it."""
+    from care.audit import CareEvent
+    from care.models import AuditChainHead, AuditEvent
+
+    head = AuditChainHead.objects.get(pk=1)  # the events before (the staff's) come first
+    seq, prev, last_id = head.last_seq, head.last_hash, 0
+    raw = cursor.cursor  # psycopg's own cursor, for COPY
+    while True:
+        raw.execute(AUDIT_CASES_SQL, [last_id])
+        batch = raw.fetchall()
+        if not batch:
+            break
+        with raw.copy(AUDIT_COPY) as copy:
+            for case_id, stage, opened_at, closed_at, assignee_id in batch:
+                lives = [(opened_at, None, CareEvent.CASE_FILED, {}, {"stage": "received"})]
+                if stage != "received":
+                    lives.append((opened_at, assignee_id, CareEvent.CASE_TAKEN_UP, {"stage": "received"},
+                                  {"stage": "in_progress"}))
+                if stage in ("closed", "withdrawn"):
+                    kind = CareEvent.CASE_CLOSED if stage == "closed" else CareEvent.CASE_WITHDRAWN
+                    lives.append((closed_at, assignee_id, kind, {"stage": "in_progress"}, {"stage": stage}))
+                for at, actor, kind, old, new in lives:
+                    seq += 1
+                    event = AuditEvent(seq=seq, at=at, actor_id=actor, event_type=str(kind),
+                                       subject_type="care.case", subject_id=str(case_id), old=old, new=new,
+                                       prev_hash=prev)
+                    prev = event.compute_hash()
+                    copy.write_row((seq, at, actor, event.event_type, "care.case", event.subject_id,
+                                    json.dumps(old), json.dumps(new), event.prev_hash, prev))
+        last_id = batch[-1][0]
+    AuditChainHead.objects.filter(pk=1).update(last_seq=seq, last_hash=prev)
+    return seq
 
 
 def check_sample() -> None:
@@ -384,7 +436,8 @@ def main() -> int:
             f"generated  {generate_seconds:.1f}s ({steps})\n"
             f"           {counts['workers']} workers, {counts['cases']} cases ({counts['open']} open, "
             f"{counts['withdrawn']} withdrawn), {counts['surveys']} surveys ({counts['answered']} answered), "
-            f"{counts['sms']} SMS; care_case {counts['case table']} with its indexes"
+            f"{counts['sms']} SMS, {counts['audit events']} audit events (a valid chain); "
+            f"care_case {counts['case table']} with its indexes"
         )
         for result in results:
             print(report(result))  # noqa: T201
