@@ -11,15 +11,10 @@ from rest_framework.views import APIView
 from rest_framework.viewsets import GenericViewSet
 
 from care import figures, permissions, registry, selectors, services, sms
+from care.api_errors import ErrorSerializer
 from care.forms import OutboxFilterForm
 from care.models import Case, ContactTime, OutboundSms, SmsStatus, Stage, Worker
 from care.roles import Role
-
-
-class ErrorSerializer(serializers.Serializer):
-    code = serializers.CharField()
-    message = serializers.CharField()
-    detail = serializers.DictField()
 
 
 class CaseSummarySerializer(serializers.ModelSerializer):
@@ -46,7 +41,7 @@ class CaseSummarySerializer(serializers.ModelSerializer):
 
 
 class CaseSerializer(CaseSummarySerializer):
-    assignee = serializers.CharField(source="assignee.username", default=None)
+    assignee = serializers.CharField(source="assignee.username", default=None, allow_null=True)
     is_overdue = serializers.BooleanField()
 
     class Meta(CaseSummarySerializer.Meta):
@@ -70,6 +65,15 @@ class RequestCreateSerializer(serializers.Serializer):
         if value not in {d.code for d in registry.departments()}:
             raise serializers.ValidationError("unknown department")
         return value
+
+
+class SearchQuerySerializer(serializers.Serializer):
+    q = serializers.CharField(required=False, default="", allow_blank=True, help_text="reference or mobile")
+
+
+class CaseQuerySerializer(SearchQuerySerializer):
+    stage = serializers.ChoiceField(choices=Stage.choices, required=False, default="", allow_blank=True)
+    mine = serializers.BooleanField(required=False, default=False, help_text="Only the cases assigned to me.")
 
 
 class WorkerSerializer(serializers.ModelSerializer):
@@ -101,19 +105,16 @@ class CaseViewSet(GenericViewSet):
     def get_case(self) -> Case:
         return selectors.case_get_for_user(case_id=self.kwargs["pk"], user=self.request.user)
 
-    @extend_schema(
-        parameters=[
-            OpenApiParameter("stage", enum=Stage.values),
-            OpenApiParameter("q", description="reference or mobile"),
-            OpenApiParameter("mine", bool),
-        ]
-    )
+    @extend_schema(parameters=[CaseQuerySerializer], responses={200: CaseSerializer(many=True), 400: ErrorSerializer})
     def list(self, request):
+        query = CaseQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        filters = query.validated_data
         qs = selectors.filter_cases(
             self.get_queryset(),
-            stage=request.query_params.get("stage", ""),
-            query=request.query_params.get("q", ""),
-            mine_only=request.query_params.get("mine") == "true",
+            stage=filters["stage"],
+            query=filters["q"],
+            mine_only=filters["mine"],
             user=request.user,
         )
         page = self.paginate_queryset(qs)
@@ -167,13 +168,15 @@ class CaseSummaryViewSet(GenericViewSet):
     serializer_class = CaseSummarySerializer
     queryset = Case.objects.none()
 
-    @extend_schema(parameters=[OpenApiParameter("q", description="reference or mobile")])
+    @extend_schema(parameters=[SearchQuerySerializer],
+                   responses={200: CaseSummarySerializer(many=True), 400: ErrorSerializer})
     def list(self, request):
         if not request.user.has_role(Role.FRONT_DESK):
             raise PermissionDenied()
-        qs = selectors.filter_cases(
-            selectors.case_summaries_for_user(user=request.user), query=request.query_params.get("q", "")
-        )
+        query = SearchQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        qs = selectors.filter_cases(selectors.case_summaries_for_user(user=request.user),
+                                    query=query.validated_data["q"])
         page = self.paginate_queryset(qs)
         return self.get_paginated_response(CaseSummarySerializer(page, many=True).data)
 
@@ -256,7 +259,7 @@ class OutboxViewSet(GenericViewSet):
     @extend_schema(parameters=[
         OpenApiParameter("status", enum=SmsStatus.values), OpenApiParameter("template"),
         OpenApiParameter("number"), OpenApiParameter("day", OpenApiTypes.DATE),
-    ])
+    ], responses={200: OutboundSmsSerializer(many=True), 400: ErrorSerializer})
     def list(self, request):
         filters = OutboxFilterForm(request.query_params)
         if not filters.is_valid():

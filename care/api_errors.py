@@ -1,13 +1,20 @@
 """The API's one error shape: {"code", "message", "detail"}."""
 
 from django.core.exceptions import PermissionDenied
-from django.http import Http404
+from django.http import Http404, JsonResponse
+from django.views import defaults
 from django_fsm import TransitionNotAllowed
-from rest_framework import exceptions, status
+from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_handler
 
 from care.errors import HallError, InvalidState, NotAllowed
+
+
+class ErrorSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    message = serializers.CharField()
+    detail = serializers.DictField()
 
 
 def exception_handler(exc, context):
@@ -42,3 +49,12 @@ def exception_handler(exc, context):
         }
     response.data = body
     return response
+
+
+def page_not_found(request, exception):
+    """A URL that no view answers (the project's handler404): under /api/, a 404 in the API's
+    error shape, as the schema has it; elsewhere the site's page."""
+    if request.path.startswith("/api/"):
+        body = {"code": "not_found", "message": str(exceptions.NotFound.default_detail), "detail": {}}
+        return JsonResponse(body, status=status.HTTP_404_NOT_FOUND, json_dumps_params={"ensure_ascii": False})
+    return defaults.page_not_found(request, exception)

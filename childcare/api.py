@@ -16,8 +16,7 @@ import datetime
 from django.db.models import Prefetch, prefetch_related_objects
 from django.http import Http404
 from django.utils.translation import gettext as _
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema, extend_schema_field
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied
@@ -150,7 +149,6 @@ class EnrolmentSerializer(serializers.ModelSerializer):
         fields = ["id", "reference", "state", "state_label", "waitlist_position", "child", "programme", "queued_at",
                   "enrolled_at", "ended_at"]
 
-    @extend_schema_field(OpenApiTypes.INT)
     def get_waitlist_position(self, enrolment: Enrolment) -> int | None:
         """1 for the next to get a place; null for a child not on the waitlist."""
         return services.waitlist_position(enrolment)
@@ -208,7 +206,7 @@ class IncidentSerializer(serializers.Serializer):
 
     id = serializers.IntegerField(read_only=True)
     enrolment = serializers.IntegerField(source="enrolment_id", read_only=True)
-    occurred_at = serializers.DateTimeField(help_text="ISO 8601; not in the future.")
+    occurred_at = serializers.DateTimeField(help_text="ISO 8601; not in the future, nor before the programme began.")
     kind = serializers.ChoiceField(choices=IncidentKind.choices)
     kind_label = serializers.CharField(source="get_kind_display", read_only=True)
     description = serializers.CharField(allow_blank=True, trim_whitespace=False,

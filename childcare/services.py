@@ -687,6 +687,9 @@ def incident_record(*, actor, enrolment: Enrolment, occurred_at: datetime.dateti
         raise InvalidInput(_("Choose a kind of incident from the list."), detail={"kind": "invalid"})
     if occurred_at is None or occurred_at > timezone.now() + datetime.timedelta(minutes=5):
         raise InvalidInput(_("Give the time it happened (not in the future)."), detail={"occurred_at": "invalid"})
+    if timezone.localtime(occurred_at, SHANGHAI).date() < enrolment.programme.starts_on:
+        raise InvalidInput(_("Give the time it happened (not before the programme began)."),
+                           detail={"occurred_at": "invalid"})
     now = timezone.now()
     incident = Incident.objects.create(
         enrolment=enrolment, occurred_at=occurred_at, kind=kind, reported_by=actor, guardian_told_at=now,

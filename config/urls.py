@@ -23,3 +23,4 @@ urlpatterns = [
     path("", include("care.urls")),
 ]
 
+handler404 = "care.api_errors.page_not_found"

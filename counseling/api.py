@@ -10,7 +10,6 @@ the risk level, nor anyone's consent but one's own."""
 
 from django.core.exceptions import ObjectDoesNotExist
 from django.utils.translation import gettext as _
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, PolymorphicProxySerializer, extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.decorators import action
@@ -121,12 +120,10 @@ class AppointmentSerializer(serializers.ModelSerializer):
             return other.pk
         return None
 
-    @extend_schema_field(OpenApiTypes.INT)
     def get_replaces(self, appointment: Appointment) -> int | None:
         """The appointment this one replaced (it was moved from there)."""
         return self._if_visible(appointment, appointment.replaces)
 
-    @extend_schema_field(OpenApiTypes.INT)
     def get_replaced_by(self, appointment: Appointment) -> int | None:
         """The appointment this one was moved to."""
         try:
@@ -416,7 +413,6 @@ class GroupPlaceSerializer(serializers.ModelSerializer):
         fields = ["id", "reference", "state", "state_label", "waitlist_position", "session", "queued_at",
                   "promoted_at", "cancelled_at"]
 
-    @extend_schema_field(OpenApiTypes.INT)
     def get_waitlist_position(self, place: GroupSignup) -> int | None:
         """1 for the next to get a seat; null for a place not on the waitlist."""
         return _waitlist_position(place)
@@ -436,7 +432,6 @@ class RosterPlaceSerializer(serializers.ModelSerializer):
         fields = ["id", "reference", "worker_name", "state", "state_label", "waitlist_position", "queued_at",
                   "promoted_at", "cancelled_at"]
 
-    @extend_schema_field(OpenApiTypes.INT)
     def get_waitlist_position(self, place: GroupSignup) -> int | None:
         """1 for the next to get a seat; null for a place not on the waitlist."""
         return _waitlist_position(place)

@@ -1,6 +1,7 @@
 """REST API of legal aid under /api/v1/legal/: the same services and selectors as the pages."""
 
 from django.db.models import F
+from django.http import Http404
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.decorators import action
@@ -102,7 +103,8 @@ class LegalCaseViewSet(GenericViewSet):
         hall_services.case_record_view(case=legal_case.case, actor=request.user)
         return Response(LegalCaseSerializer(legal_case).data)
 
-    @extend_schema(request=OpenSerializer, responses={201: LegalCaseSerializer, 403: ErrorSerializer})
+    @extend_schema(request=OpenSerializer, responses={201: LegalCaseSerializer, 403: ErrorSerializer,
+                                                      404: ErrorSerializer})
     @action(detail=False, methods=["post"])
     def open(self, request):
         data = OpenSerializer(data=request.data)
@@ -150,7 +152,7 @@ class LegalCaseViewSet(GenericViewSet):
     def notes(self, request, pk=None):
         legal_case = self.get_legal_case()
         if not permissions.can_read_notes(request.user, legal_case):
-            return Response(status=status.HTTP_404_NOT_FOUND)
+            raise Http404
         data = NoteSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         services.note_add(legal_case=legal_case, actor=request.user, body=data.validated_data["body"])

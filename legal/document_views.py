@@ -13,8 +13,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
@@ -22,6 +21,7 @@ from rest_framework.views import APIView
 
 from care import uploads
 from care.api import ErrorSerializer
+from care.api_schema import file_responses
 from care.errors import HallError, NotAllowed
 from legal import documents, selectors
 from legal.models import Document, DocumentKind
@@ -140,8 +140,7 @@ class DocumentDownloadView(APIView):
         # The answer is the file whatever the client accepts; errors are JSON.
         return super().perform_content_negotiation(request, force=True)
 
-    @extend_schema(responses={(200, "application/octet-stream"): OpenApiResponse(OpenApiTypes.BINARY),
-                              404: ErrorSerializer})
+    @extend_schema(responses=file_responses({404: ErrorSerializer}))
     def get(self, request, document_id: int):
         document = documents.document_get_for_user(document_id=document_id, user=request.user)
         return document_file_response(document, documents.document_download(document=document, actor=request.user))

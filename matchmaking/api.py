@@ -86,7 +86,6 @@ class PublicProfileSerializer(serializers.Serializer):
     hobbies = serializers.CharField()
     introduction = serializers.CharField(help_text="What the member wrote about themselves.")
 
-    @extend_schema_field(OpenApiTypes.INT)
     def get_age(self, profile: Profile) -> int | None:
         return _age(profile)
 
@@ -138,7 +137,6 @@ class OwnProfileSerializer(serializers.ModelSerializer):
                   "hide_from_colleagues", "submitted_at", "reviewed_at", "return_reason", "withdrawn_at",
                   "hidden_from", "blocks"]
 
-    @extend_schema_field(OpenApiTypes.INT)
     def get_age(self, profile: Profile) -> int | None:
         return _age(profile)
 

@@ -9,6 +9,8 @@ COUNSELING_READERS). A row's ``data`` may be a callable(world) for values known 
 """
 
 import datetime
+import io
+import zipfile
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -72,6 +74,14 @@ PNG = (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08
        b"\xaeB`\x82")
 # A tiny PDF whose content is the case's private content.
 PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\n% " + SECRET.encode() + b"\ntrailer << /Root 1 0 R >>\n%%EOF\n"
+
+
+def readable(content: bytes) -> str:
+    """The response as text; a workbook (a ZIP) as the text of all its parts."""
+    if content.startswith(b"PK\x03\x04"):
+        with zipfile.ZipFile(io.BytesIO(content)) as package:
+            return "".join(package.read(name).decode("utf-8", "replace") for name in package.namelist())
+    return content.decode("utf-8", "replace")
 
 
 class World:

@@ -1,8 +1,6 @@
 """Runs the role-isolation matrix of tests/isolation.py: every role × every endpoint."""
 
-import io
 import json
-import zipfile
 
 import pytest
 from django.test import Client
@@ -29,16 +27,8 @@ from tests.isolation import (
     SURVEY_READERS,
     SURVEY_SECRET,
     World,
+    readable,
 )
-
-
-def readable(content: bytes) -> str:
-    """The response as text; a workbook (a ZIP) as the text of all its parts."""
-    if content.startswith(b"PK\x03\x04"):
-        with zipfile.ZipFile(io.BytesIO(content)) as package:
-            return "".join(package.read(name).decode("utf-8", "replace") for name in package.namelist())
-    return content.decode("utf-8", "replace")
-
 
 CELLS = [pytest.param(e, a, id=f"{e.name}|{a}") for e in ENDPOINTS for a in ACTORS]
 

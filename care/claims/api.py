@@ -7,10 +7,8 @@ from decimal import Decimal
 from django.http import HttpResponse
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiParameter,
-    OpenApiResponse,
     PolymorphicProxySerializer,
     extend_schema,
     extend_schema_field,
@@ -26,6 +24,7 @@ from rest_framework.viewsets import GenericViewSet
 from care import selectors as hall_selectors
 from care import uploads
 from care.api import ErrorSerializer
+from care.api_schema import file_responses
 from care.claims import permissions, selectors, services
 from care.claims.models import Category, Claim, ClaimState, Invoice, Plan, Receipt
 from care.errors import InvalidInput
@@ -338,8 +337,7 @@ class ReceiptDownloadView(APIView):
         # The answer is the file whatever the client accepts; errors are JSON.
         return super().perform_content_negotiation(request, force=True)
 
-    @extend_schema(responses={(200, "application/octet-stream"): OpenApiResponse(OpenApiTypes.BINARY),
-                              404: ErrorSerializer})
+    @extend_schema(responses=file_responses({404: ErrorSerializer}))
     def get(self, request, receipt_id: int):
         receipt = selectors.receipt_get_for_user(receipt_id=receipt_id, user=request.user)
         return receipt_file_response(receipt, services.receipt_download(receipt=receipt, actor=request.user))

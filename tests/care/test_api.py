@@ -149,6 +149,23 @@ def test_the_case_list_filters_by_stage_and_searches(officer):
     assert references(client.get("/api/v1/cases/", {"q": mine.worker.mobile})) == {mine.reference}
 
 
+@pytest.mark.parametrize("query", [{"stage": "lost"}, {"q": "QD\x00"}, {"mine": "maybe"}])
+def test_a_case_list_filter_it_cannot_read_is_400_in_the_error_shape(officer, front_desk, query):
+    """A NUL in a search used to reach PostgreSQL (a 500 there); found by tests/test_api_fuzz.py."""
+    response = api(officer).get("/api/v1/cases/", query)
+    assert response.status_code == 400 and response.json()["code"] == "invalid"
+    if "q" in query:
+        assert api(front_desk).get("/api/v1/case-summaries/", query).status_code == 400
+
+
+def test_an_api_url_that_names_nothing_is_404_in_the_error_shape(officer):
+    response = api(officer).get("/api/v1/counseling/appointments/1/transitions/Nothing/")
+
+    assert response.status_code == 404 and response["Content-Type"] == "application/json"
+    assert set(response.json()) == {"code", "message", "detail"}
+    assert api(officer).get("/no-such-page/")["Content-Type"].startswith("text/html")
+
+
 def test_the_front_desk_looks_a_worker_up_by_id_number(front_desk, worker):
     response = api(front_desk).get("/api/v1/workers/lookup/", {"q": worker.national_id.lower()})
 

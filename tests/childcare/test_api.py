@@ -479,6 +479,8 @@ def test_the_staff_record_an_incident(here, door, kid_enrolled, clock):
     ({"kind": "fight"}, "kind"),
     ({"occurred_at": "yesterday"}, "occurred_at"),
     ({"occurred_at": at(12).isoformat()}, "occurred_at"),  # in the future
+    ({"occurred_at": at(10, day=TODAY - datetime.timedelta(days=1)).isoformat()}, "occurred_at"),  # before it began
+    ({"occurred_at": "0147-08-26T07:22:11Z"}, "occurred_at"),  # found by tests/test_api_fuzz.py
     ({"description": ""}, "description"),
     ({"action_taken": "x" * (services.TEXT_MAX + 1)}, "action_taken"),
 ])
