@@ -116,3 +116,20 @@ def test_a_rolled_back_request_pushes_nothing(sockets):
         assert await legal.receive_nothing(timeout=0.3)
 
     run(connected, scenario, legal)
+
+
+def test_a_socket_quiet_for_longer_than_the_channel_layers_wait_still_hears(sockets):
+    """On Redis, channels_redis waits for a consumer's next message with a blocking BZPOPMIN of
+    5 s; redis-py's default socket timeout of 5 s cut that wait and closed every socket that was
+    quiet for 5 s (found by bench/load.py). In memory (no REDIS_URL) nothing can cut it."""
+    legal, _ = sockets
+    worker = WorkerFactory()
+
+    async def scenario():
+        assert await legal.receive_nothing(timeout=7)
+        case = await database_sync_to_async(services.request_file)(
+            actor=worker.user, worker=worker, department="legal", description="被拖欠工资"
+        )
+        assert await legal.receive_json_from(timeout=5) == {"event": "filed", "reference": case.reference}
+
+    run(connected, scenario, legal)
