@@ -92,17 +92,18 @@ def test_with_redis_down_the_code_limit_per_address_still_counts(redis_down):
 # --- the database restarting ---------------------------------------------------------------------
 
 
-def terminate_backends(*, including_mine: bool = False) -> int:
-    """What a restart of PostgreSQL does to the connections of the test database."""
+def terminate_backends(*, only: int | None = None) -> int:
+    """What a restart of PostgreSQL does to the connections of the test database (all but the
+    test's own), or to the one connection ``only`` (its backend's pid)."""
     import psycopg
 
     settings_dict = connection.settings_dict
+    which = ("pid = %s", [only]) if only else (
+        "datname = %s AND pid <> %s", [settings_dict["NAME"], connection.connection.info.backend_pid])
     with psycopg.connect(host=settings_dict["HOST"], port=settings_dict["PORT"] or 5432,
                          user=settings_dict["USER"], dbname="postgres", autocommit=True) as admin:
-        return admin.execute(
-            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = %s AND pid <> %s",
-            [settings_dict["NAME"], -1 if including_mine else connection.connection.info.backend_pid],
-        ).fetchone()[0]
+        return admin.execute(f"SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE {which[0]}",
+                             which[1]).fetchone()[0]
 
 
 @pytest.fixture
@@ -122,13 +123,14 @@ def test_a_request_whose_database_connection_dies_writes_nothing(postgres):
 
     def die_after_the_first_insert(execute, sql, params, many, context):
         if writes and sql.lstrip().upper().startswith(("INSERT", "UPDATE")):
-            terminate_backends(including_mine=True)
+            terminate_backends(only=request_pid)
         result = execute(sql, params, many, context)
         if sql.lstrip().upper().startswith("INSERT"):
             writes.append(sql)
         return result
 
     connection.ensure_connection()
+    request_pid = connection.connection.info.backend_pid  # the test client's request runs on it
     with connection.execute_wrapper(die_after_the_first_insert):
         response = client.post("/requests/new/", REQUEST)
 
