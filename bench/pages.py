@@ -104,6 +104,42 @@ def hearings(officer, arbitrator) -> int:
     return first
 
 
+BOOKED = 40
+
+
+def counseling(clerk, member) -> dict:
+    """A counselor working every day 09:00-12:00 and 14:00-17:00 (six sessions of 50 minutes a
+    day), three rooms, a service; the worker with an account consents; the front desk books
+    BOOKED of the next two weeks' free times in person for other workers, through the service."""
+    import datetime
+
+    from django.contrib.auth.models import Group
+    from django.db import transaction
+
+    from care.models import User, Worker
+    from care.roles import Role
+    from counseling import selectors, services
+    from counseling.models import CounselorProfile, HealthConsent, Mode, Room, Service, WorkingHours
+
+    counselor = User.objects.create_user(username="bench-counselor", password=None, department="counseling")
+    counselor.groups.add(Group.objects.get(name=Role.COUNSELOR))
+    profile = CounselorProfile.objects.create(user=counselor, session_minutes=50, buffer_minutes=10)
+    WorkingHours.objects.bulk_create([WorkingHours(counselor=profile, weekday=day, starts=datetime.time(a),
+                                                   ends=datetime.time(b))
+                                      for day in range(7) for a, b in ((9, 12), (14, 17))])
+    Room.objects.bulk_create([Room(name=f"{n}号室") for n in (1, 2, 3)])
+    service = Service.objects.create(code="IND", name="个体咨询")
+    others = list(Worker.objects.exclude(user=member).order_by("pk")[:BOOKED])
+    HealthConsent.objects.bulk_create([HealthConsent(worker=w, text_version="2026-1", recorded_by=clerk)
+                                       for w in [Worker.objects.get(user=member), *others]])
+    times = list(selectors.free_times(profile=profile, mode=Mode.IN_PERSON).items())
+    for worker, (starts_at, (_end, room)) in zip(others, times[1::2], strict=False):  # every other one
+        with transaction.atomic():
+            services.appointment_book(actor=clerk, worker=worker, service=service, counselor=counselor,
+                                      starts_at=starts_at, mode=Mode.IN_PERSON, room=room)
+    return {"counselor": counselor.pk, "profile": profile.pk, "service": service.pk}
+
+
 # --- the baselines: the same rows, a raw cursor ---------------------------------------------------
 
 QUEUE_SQL = """
@@ -122,6 +158,13 @@ HEARINGS_SQL = """
 SELECT h.*, c.reference FROM legal_hearing h JOIN legal_legalcase l ON l.id = h.legal_case_id
 JOIN care_case c ON c.id = l.case_id
 WHERE h.arbitrator_id = %(arbitrator)s AND h.state <> 'cancelled' ORDER BY h.starts_at, h.id
+"""
+SLOTS_SQL = """
+SELECT starts_at, blocked_until, room_id FROM counseling_appointment
+WHERE (counselor_id = %(counselor)s OR room_id IN (SELECT id FROM counseling_room WHERE active))
+  AND state IN ('requested', 'confirmed', 'checked_in') AND starts_at < now() + interval '15 days'
+  AND blocked_until > now() - interval '1 day'
+ORDER BY starts_at
 """
 REFERENCE = 1  # the column of care_case.* holding the reference
 
@@ -149,7 +192,7 @@ def measure(name: str, url: str, client, baseline: str | None, params: dict, ref
         return response
 
     content = page().content
-    if url.startswith("/api/"):
+    if url.startswith("/api/") and reference_at is not None:
         listed = [row["reference"] for row in json.loads(content)["results"]]
         if listed != [row[reference_at] for row in shown]:
             raise RuntimeError(f"GET {url}: not the baseline's rows")
@@ -218,6 +261,7 @@ def main() -> int:
         made = generate(args.workers, args.cases, clerk.pk)
         who = people()
         case_id = hearings(who["officer"], who["arbitrator"])
+        counsel = counseling(clerk, who["member"])
         with connection.cursor() as cursor:
             cursor.execute("VACUUM (ANALYZE) care_case, care_caseuserobjectpermission, care_worker")
         setup_seconds = time.perf_counter() - started
@@ -230,7 +274,8 @@ def main() -> int:
 
         officer, arbitrator = client_for(who["officer"]), client_for(who["arbitrator"])
         params = {"user": who["officer"].pk, "perm": who["perm"], "member": who["member"].pk, "case": case_id,
-                  "arbitrator": who["arbitrator"].pk}
+                  "arbitrator": who["arbitrator"].pk, **counsel}
+        choice = f"counselor={counsel['counselor']}&mode=in_person"
         results = [
             measure("queue GET /queue/", "/queue/", officer, QUEUE_SQL, params, REFERENCE),
             measure("API GET /api/v1/cases/", "/api/v1/cases/", officer, QUEUE_SQL, params, REFERENCE),
@@ -238,6 +283,10 @@ def main() -> int:
                     REFERENCE),
             measure(f"case GET /cases/{case_id}/", f"/cases/{case_id}/", officer, CASE_SQL, params, REFERENCE),
             measure("hearings GET /legal/hearings/", "/legal/hearings/", arbitrator, HEARINGS_SQL, params, -1),
+            measure("slot finder GET /counseling/book/", f"/counseling/book/?service={counsel['service']}&counselor="
+                    f"{counsel['profile']}&mode=in_person", client_for(who["member"]), SLOTS_SQL, params, None),
+            measure("API GET /api/v1/counseling/slots/", f"/api/v1/counseling/slots/?{choice}",
+                    client_for(who["member"]), SLOTS_SQL, params, None),
             measure("figures GET /figures/", "/figures/", client_for(manager), None, params, None),
         ]
 
