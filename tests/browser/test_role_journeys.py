@@ -16,12 +16,12 @@ from django.utils import timezone
 from care import services as hall
 from care.models import OutboundSms
 from care.roles import Role
-from childcare import services as childcare
-from childcare.models import Attendance, AttendanceState, PickupRefusal, ProgrammeKind, Station, today
+from childcare.models import Attendance, AttendanceState, PickupRefusal
 from counseling.models import Appointment, AppointmentState
 from legal.models import Hearing, LegalCase, LegalState
 from matchmaking import services as matchmaking
 from matchmaking.models import Introduction, IntroState
+from tests.browser.helpers import child_at_the_door
 from tests.counseling.helpers import counselor, room, service
 from tests.factories import WorkerFactory, make_national_id, staff
 from tests.matchmaking.helpers import member
@@ -245,19 +245,8 @@ def test_a_worker_books_a_counseling_appointment_and_the_counselor_confirms_it(p
 
 
 def test_a_child_is_checked_in_and_collected_with_the_pick_up_code(page, new_page, live_server, shot):
-    keeper = staff(Role.CHILDCARE_STAFF, "childcare", username="door1", mobile="+8613700000123")
-    station = Station.objects.create(name="文化宫驿站", coordinator=keeper)
-    programme = childcare.programme_create(
-        actor=keeper, station=station, name="托管班", kind=ProgrammeKind.AFTER_SCHOOL, starts_on=today(),
-        ends_on=today() + datetime.timedelta(days=30), weekdays="1234567", opens_at=datetime.time(0),
-        closes_at=datetime.time(23, 59, 59), min_age=3, max_age=14, capacity=10, ratio=8)
-    guardian = WorkerFactory(name="李妈妈")
-    child = childcare.child_register(
-        actor=guardian.user, guardian=guardian, name="李小雨", allergies="花生过敏",
-        date_of_birth=today().replace(year=today().year - 8, day=1),
-        emergency_contacts=[{"name": "外公", "relation": "外公", "mobile": "13900000002"}])
-    enrolment = childcare.enrol(actor=guardian.user, child=child, programme=programme)
-    childcare.duty_set(actor=keeper, programme=programme, day=today(), staff=[keeper])
+    door = child_at_the_door()
+    keeper, guardian, child, enrolment = door.keeper, door.guardian, door.child, door.enrolment
 
     # 1. The guardian authorises the grandmother to collect the child.
     worker_sign_in(page, live_server, guardian)

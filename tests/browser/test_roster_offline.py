@@ -3,34 +3,20 @@ a phone-sized screen: the roster shows the child's allergy to the member of staf
 check-in made while the tablet is offline is kept ("not saved yet"), never lost, and saved once
 the connection is back: exactly one check-in, one SMS to the guardian."""
 
-import datetime
 import re
 
 import pytest
 
 from care.models import OutboundSms
-from care.roles import Role
-from childcare import services
-from childcare.models import Attendance, ProgrammeKind, Station, today
-from tests.factories import WorkerFactory, staff
+from childcare.models import Attendance
+from tests.browser.helpers import child_at_the_door
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 def test_a_check_in_made_offline_is_kept_and_saved_when_the_connection_returns(page, live_server, shot):
-    keeper = staff(Role.CHILDCARE_STAFF, "childcare", username="door1", mobile="+8613700000123")
-    station = Station.objects.create(name="文化宫驿站", coordinator=keeper)
-    programme = services.programme_create(
-        actor=keeper, station=station, name="托管班", kind=ProgrammeKind.AFTER_SCHOOL, starts_on=today(),
-        ends_on=today() + datetime.timedelta(days=30), weekdays="1234567", opens_at=datetime.time(0),
-        closes_at=datetime.time(23, 59, 59), min_age=3, max_age=14, capacity=10, ratio=8)
-    guardian = WorkerFactory(name="李妈妈")
-    child = services.child_register(
-        actor=guardian.user, guardian=guardian, name="李小雨", allergies="花生过敏",
-        date_of_birth=today().replace(year=today().year - 8, day=1),
-        emergency_contacts=[{"name": "外婆", "relation": "外婆", "mobile": "13900000002"}])
-    services.enrol(actor=guardian.user, child=child, programme=programme)
-    services.duty_set(actor=keeper, programme=programme, day=today(), staff=[keeper])
+    door = child_at_the_door()
+    keeper, guardian = door.keeper, door.guardian
 
     page.goto(f"{live_server.url}/login/")
     page.fill("input[name=username]", "door1")
